@@ -1,0 +1,103 @@
+#include "store/chunk_writer.h"
+
+#include <rocksdb/write_batch.h>
+
+#include <thread>
+
+#include "store/store_impl.h"
+
+namespace re2po {
+namespace {
+
+// Bytes hashed and compressed between two database writes: large enough to
+// keep every core busy, small enough to bound the memory of an import.
+constexpr uint64_t kWindowBytes = 64ull << 20;
+
+}  // namespace
+
+ChunkWriter::ChunkWriter(Db& db, CodecOptions codec, unsigned threads)
+    : db_(db), codec_(codec), threads_(std::max(1u, threads)) {}
+
+void ChunkWriter::ProcessRange(ByteSpan bytes, std::span<const PlannedChunk> chunks,
+                               std::span<Work> work) {
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    ByteSpan data = bytes.subspan(chunks[i].offset, chunks[i].length);
+    work[i].digest = Sha256Of(data);
+    auto known = db_.Contains(Cf::kChunkInfo, work[i].digest.view());
+    work[i].known = known.ok() && *known;
+    if (!work[i].known) work[i].encoded = EncodeChunk(data, chunks[i].dtype, codec_);
+  }
+}
+
+Status ChunkWriter::WriteWindow(std::span<const PlannedChunk> chunks, std::span<Work> work) {
+  rocksdb::WriteBatch batch;
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    ++stats_.chunks;
+    if (work[i].known || !written_.insert(work[i].digest).second) continue;
+    const EncodedChunk& encoded = work[i].encoded;
+    ChunkInfo info{static_cast<uint8_t>(chunks[i].dtype), chunks[i].length, encoded.payload.size()};
+    batch.Put(db_.cf(Cf::kChunks), work[i].digest.view(),
+              EncodeChunkValue(encoded.codec, chunks[i].length, encoded.payload));
+    batch.Put(db_.cf(Cf::kChunkInfo), work[i].digest.view(), info.Encode());
+    ++stats_.new_chunks;
+    stats_.new_raw_bytes += chunks[i].length;
+    stats_.new_stored_bytes += encoded.payload.size();
+  }
+  if (batch.Count() == 0) return Status::Ok();
+  return db_.Write(batch, /*durable=*/false);  // made durable by the flush before commit
+}
+
+Result<Recipe> ChunkWriter::StoreFile(ByteSpan bytes, const std::vector<PlannedChunk>& chunks,
+                                      const std::function<void(uint64_t)>& on_bytes) {
+  Recipe recipe;
+  recipe.extents.reserve(chunks.size());
+  size_t begin = 0;
+  while (begin < chunks.size()) {
+    size_t end = begin;
+    uint64_t window_bytes = 0;
+    while (end < chunks.size() && (window_bytes < kWindowBytes || end == begin)) {
+      window_bytes += chunks[end++].length;
+    }
+    std::span<const PlannedChunk> window(chunks.data() + begin, end - begin);
+    std::vector<Work> work(window.size());
+    unsigned threads = window_bytes >= (4u << 20) ? threads_ : 1;
+    size_t per_thread = (window.size() + threads - 1) / threads;
+    std::vector<std::jthread> workers;
+    for (size_t start = per_thread; start < window.size(); start += per_thread) {
+      size_t count = std::min(per_thread, window.size() - start);
+      workers.emplace_back([&, start, count] {
+        ProcessRange(bytes, window.subspan(start, count), std::span(work).subspan(start, count));
+      });
+    }
+    ProcessRange(bytes, window.first(std::min(per_thread, window.size())),
+                 std::span(work).first(std::min(per_thread, window.size())));
+    workers.clear();  // joins
+    RETURN_IF_ERROR(WriteWindow(window, work));
+    for (size_t i = 0; i < window.size(); ++i) {
+      recipe.extents.push_back({work[i].digest, window[i].offset + window[i].length});
+    }
+    if (on_bytes) on_bytes(window_bytes);
+    begin = end;
+  }
+  return recipe;
+}
+
+std::vector<TensorRecord> TensorRecords(const std::vector<Segment>& segments,
+                                        const std::vector<PlannedChunk>& chunks,
+                                        const Recipe& recipe) {
+  std::vector<TensorRecord> tensors;
+  size_t chunk = 0;
+  for (const Segment& segment : segments) {
+    if (segment.kind != SegmentKind::kTensor) continue;
+    while (chunk < chunks.size() && chunks[chunk].offset < segment.offset) ++chunk;
+    Sha256 hasher;
+    for (size_t c = chunk; c < chunks.size() && chunks[c].offset < segment.end(); ++c) {
+      hasher.Update(recipe.extents[c].chunk.view());
+    }
+    tensors.push_back({segment.name, static_cast<uint8_t>(segment.dtype), segment.native_dtype,
+                       segment.shape, segment.offset, segment.length, hasher.Finish()});
+  }
+  return tensors;
+}
+
+}  // namespace re2po

@@ -1,0 +1,56 @@
+// Stores the chunks of one file: hashes and compresses planned chunks in
+// parallel windows, skips chunks the store already has, and returns the
+// file's recipe and tensor records.
+#pragma once
+
+#include <span>
+#include <unordered_set>
+#include <vector>
+
+#include "store/chunker.h"
+#include "store/codec.h"
+#include "store/db.h"
+#include "store/records.h"
+#include "store/segment.h"
+
+namespace re2po {
+
+struct ChunkWriterStats {
+  uint64_t chunks = 0;
+  uint64_t new_chunks = 0;
+  uint64_t new_raw_bytes = 0;
+  uint64_t new_stored_bytes = 0;
+};
+
+class ChunkWriter {
+ public:
+  ChunkWriter(Db& db, CodecOptions codec, unsigned threads);
+
+  // Stores the chunks of `bytes` cut as `chunks`; `on_bytes` is told how
+  // many bytes each window covered.
+  Result<Recipe> StoreFile(ByteSpan bytes, const std::vector<PlannedChunk>& chunks,
+                           const std::function<void(uint64_t)>& on_bytes);
+  const ChunkWriterStats& stats() const { return stats_; }
+
+ private:
+  struct Work {
+    Digest digest;
+    bool known = false;
+    EncodedChunk encoded;
+  };
+  void ProcessRange(ByteSpan bytes, std::span<const PlannedChunk> chunks, std::span<Work> work);
+  Status WriteWindow(std::span<const PlannedChunk> chunks, std::span<Work> work);
+
+  Db& db_;
+  CodecOptions codec_;
+  unsigned threads_;
+  std::unordered_set<Digest, DigestHash> written_;  // by this import, maybe not yet flushed
+  ChunkWriterStats stats_;
+};
+
+// The tensors of a file with their digests (over their chunks' digests).
+std::vector<TensorRecord> TensorRecords(const std::vector<Segment>& segments,
+                                        const std::vector<PlannedChunk>& chunks,
+                                        const Recipe& recipe);
+
+}  // namespace re2po

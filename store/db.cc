@@ -1,0 +1,155 @@
+#include "store/db.h"
+
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <vector>
+
+#include "store/log.h"
+
+namespace re2po {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr std::array<const char*, static_cast<size_t>(Cf::kCount)> kCfNames = {
+    "default", "chunks", "chunk_info", "recipes", "file_info", "catalog"};
+
+rocksdb::ColumnFamilyOptions ChunkFamilyOptions() {
+  rocksdb::ColumnFamilyOptions options;
+  // Tensor bytes go to blob files so compaction never rewrites them; chunks
+  // arrive already compressed by our codec.
+  options.enable_blob_files = true;
+  options.min_blob_size = 512;
+  options.blob_file_size = 256ull << 20;
+  options.blob_compression_type = rocksdb::kNoCompression;
+  // Only `re2po gc` relocates blobs (a forced compaction): routine
+  // compactions must never delete a blob file a read-only reader still uses.
+  options.enable_blob_garbage_collection = false;
+  options.compression = rocksdb::kNoCompression;
+  options.write_buffer_size = 128ull << 20;
+  return options;
+}
+
+rocksdb::DBOptions MakeDbOptions(Db::Mode mode) {
+  rocksdb::DBOptions options;
+  options.create_if_missing = mode == Db::Mode::kCreate;
+  options.create_missing_column_families = mode == Db::Mode::kCreate;
+  options.error_if_exists = mode == Db::Mode::kCreate;
+  // Chunks are written without the WAL and made durable by a flush before
+  // the version that uses them commits; atomic flush keeps chunk payloads
+  // and chunk infos from ever being durable one without the other.
+  options.atomic_flush = true;
+  options.max_background_jobs = 2;
+  options.keep_log_file_num = 4;
+  options.max_open_files = -1;  // readers keep files open across a writer's compactions
+  options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  return options;
+}
+
+std::vector<rocksdb::ColumnFamilyDescriptor> Families() {
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (size_t i = 0; i < kCfNames.size(); ++i) {
+    auto options = i == static_cast<size_t>(Cf::kChunks) ? ChunkFamilyOptions()
+                                                         : rocksdb::ColumnFamilyOptions();
+    families.emplace_back(kCfNames[i], options);
+  }
+  return families;
+}
+
+}  // namespace
+
+Status FromRocks(const rocksdb::Status& status, std::string_view context) {
+  if (status.ok()) return Status::Ok();
+  std::string msg = std::string(context) + ": " + status.ToString();
+  if (status.IsNotFound()) return Status::NotFound(msg);
+  if (status.IsCorruption()) return Status::Corruption(msg);
+  if (status.IsNoSpace()) return Status::NoSpace(msg);
+  if (status.IsBusy() || status.IsTimedOut() || status.IsTryAgain()) return Status::Busy(msg);
+  if (status.IsNotSupported()) return Status::Unsupported(msg);
+  if (status.IsInvalidArgument()) return Status::InvalidArgument(msg);
+  if (status.IsIOError() && status.ToString().find("No space") != std::string::npos) {
+    return Status::NoSpace(msg);
+  }
+  return Status::IOError(msg);
+}
+
+Result<std::unique_ptr<Db>> Db::Open(const fs::path& db_dir, Mode mode) {
+  std::unique_ptr<Db> db(new Db(mode));
+  rocksdb::DBOptions options = MakeDbOptions(mode);
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status status =
+      mode == Mode::kReader
+          ? rocksdb::DB::OpenForReadOnly(options, db_dir.string(), Families(), &handles, &raw,
+                                         /*error_if_wal_file_exists=*/false)
+          : rocksdb::DB::Open(options, db_dir.string(), Families(), &handles, &raw);
+  if (!status.ok()) return FromRocks(status, "opening the database in " + db_dir.string());
+  db->db_.reset(raw);
+  for (size_t i = 0; i < handles.size(); ++i) db->handles_[i] = handles[i];
+  return db;
+}
+
+Db::~Db() {
+  if (db_) {
+    for (auto* handle : handles_) {
+      if (handle != nullptr) db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+    }
+    db_->Close().PermitUncheckedError();
+    db_.reset();
+  }
+}
+
+Result<std::optional<std::string>> Db::Get(Cf which, std::string_view key) const {
+  std::string value;
+  rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), cf(which), key, &value);
+  if (status.IsNotFound()) return std::optional<std::string>();
+  if (!status.ok()) return FromRocks(status, "reading " + std::string(kCfNames[size_t(which)]));
+  return std::optional<std::string>(std::move(value));
+}
+
+Result<bool> Db::Contains(Cf which, std::string_view key) const {
+  ASSIGN_OR_RETURN(auto value, Get(which, key));
+  return value.has_value();
+}
+
+Status Db::Write(rocksdb::WriteBatch& batch, bool durable) {
+  rocksdb::WriteOptions options;
+  options.sync = durable;
+  options.disableWAL = !durable;
+  return FromRocks(db_->Write(options, &batch), "writing to the database");
+}
+
+Status Db::FlushAll() {
+  std::vector<rocksdb::ColumnFamilyHandle*> all(handles_.begin(), handles_.end());
+  rocksdb::FlushOptions options;
+  options.wait = true;
+  return FromRocks(db_->Flush(options, all), "flushing the database");
+}
+
+std::string Db::StateFingerprint(const fs::path& db_dir) {
+  std::string fingerprint;
+  for (const fs::path& path : {db_dir / "CURRENT"}) {
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) continue;
+    fingerprint += std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+                   std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) +
+                   ";";
+  }
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(db_dir, error)) {
+    if (!entry.path().filename().string().starts_with("MANIFEST-")) continue;
+    struct stat st {};
+    if (stat(entry.path().c_str(), &st) != 0) continue;
+    fingerprint += entry.path().filename().string() + ":" + std::to_string(st.st_size) + ":" +
+                   std::to_string(st.st_mtim.tv_nsec) + ";";
+  }
+  return fingerprint;
+}
+
+std::unique_ptr<rocksdb::Iterator> Db::NewIterator(Cf which) const {
+  return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions(), cf(which)));
+}
+
+}  // namespace re2po

@@ -1,0 +1,51 @@
+// The seam between model-format parsers and the chunker. A parser reads the
+// bytes of one file (never anything else) and reports the tensors it finds.
+// Multi-file formats (ONNX external data, TensorFlow bundles) also report
+// segments for companion files, named relative to the parsed file's folder;
+// the import planner applies them when it chunks those files.
+//
+// Contract for every parser:
+//  - never read outside `bytes`, never allocate in proportion to a count the
+//    file claims without first checking it against bytes.size();
+//  - return an error Status for anything unknown, truncated, malformed or
+//    hostile; the planner then falls back to generic chunking and reports the
+//    message in the import summary;
+//  - segments need not cover the file: the planner fills gaps with metadata
+//    segments and rejects overlaps and ranges past EOF (see NormalizeSegments).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/segment.h"
+#include "store/status.h"
+
+namespace re2po {
+
+using ByteSpan = std::span<const uint8_t>;
+
+struct CompanionSegments {
+  std::string relative_path;  // e.g. "model.onnx.data", "variables.data-00000-of-00001"
+  std::vector<Segment> segments;
+};
+
+struct ParsedFile {
+  std::string format;             // "safetensors", "gguf", "onnx", "pytorch-zip", ...
+  std::vector<Segment> segments;  // segments of the parsed file itself
+  std::vector<CompanionSegments> companions;
+};
+
+struct FormatParser {
+  std::string_view name;
+  // Cheap check on the file name and first bytes (at most 64 are given).
+  bool (*sniff)(std::string_view file_name, ByteSpan head);
+  Result<ParsedFile> (*parse)(ByteSpan bytes);
+};
+
+// Every parser this build knows, in the order they are tried.
+const std::vector<FormatParser>& AllFormatParsers();
+
+}  // namespace re2po

@@ -1,0 +1,91 @@
+// Mark and sweep: chunks and recipes no version reaches are deleted, then a
+// forced compaction with blob garbage collection hands the space back.
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include <unordered_set>
+
+#include "store/keys.h"
+#include "store/log.h"
+#include "store/store_impl.h"
+
+namespace re2po {
+namespace {
+
+using DigestSet = std::unordered_set<Digest, DigestHash>;
+
+Result<DigestSet> LiveFiles(Db& db) {
+  DigestSet live;
+  auto it = db.NewIterator(Cf::kCatalog);
+  std::string prefix(1, keys::kTreeTag);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    ASSIGN_OR_RETURN(VersionTree tree, VersionTree::Decode(it->value().ToStringView()));
+    for (const TreeEntry& entry : tree.entries()) {
+      if (entry.type == EntryType::kFile) live.insert(entry.digest);
+    }
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "reading trees"));
+  return live;
+}
+
+Status CompactEverything(Db& db) {
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  options.blob_garbage_collection_policy = rocksdb::BlobGarbageCollectionPolicy::kForce;
+  options.blob_garbage_collection_age_cutoff = 1.0;
+  for (size_t i = 0; i < static_cast<size_t>(Cf::kCount); ++i) {
+    RETURN_IF_ERROR(
+        FromRocks(db.raw()->CompactRange(options, db.cf(static_cast<Cf>(i)), nullptr, nullptr),
+                  "compacting"));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<GcSummary> StoreImpl::CollectGarbage(const ProgressFn& progress) {
+  RETURN_IF_ERROR(RequireWriter());
+  GcSummary summary;
+  summary.disk_bytes_before = DiskUsage(dir_);
+  ASSIGN_OR_RETURN(DigestSet live_files, LiveFiles(*db()));
+  DigestSet live_chunks;
+  rocksdb::WriteBatch batch;
+  auto recipes = db()->NewIterator(Cf::kRecipes);
+  for (recipes->SeekToFirst(); recipes->Valid(); recipes->Next()) {
+    ASSIGN_OR_RETURN(Digest file, Digest::FromView(recipes->key().ToStringView()));
+    if (!live_files.contains(file)) {
+      batch.Delete(db()->cf(Cf::kRecipes), recipes->key());
+      batch.Delete(db()->cf(Cf::kFileInfo), recipes->key());
+      ++summary.recipes_removed;
+      continue;
+    }
+    ASSIGN_OR_RETURN(Recipe recipe, Recipe::Decode(recipes->value().ToStringView()));
+    for (const Extent& extent : recipe.extents) live_chunks.insert(extent.chunk);
+  }
+  RETURN_IF_ERROR(FromRocks(recipes->status(), "reading recipes"));
+  auto infos = db()->NewIterator(Cf::kChunkInfo);
+  for (infos->SeekToFirst(); infos->Valid(); infos->Next()) {
+    ASSIGN_OR_RETURN(Digest chunk, Digest::FromView(infos->key().ToStringView()));
+    if (live_chunks.contains(chunk)) continue;
+    ASSIGN_OR_RETURN(ChunkInfo info, ChunkInfo::Decode(infos->value().ToStringView()));
+    batch.Delete(db()->cf(Cf::kChunks), infos->key());
+    batch.Delete(db()->cf(Cf::kChunkInfo), infos->key());
+    ++summary.chunks_removed;
+    summary.bytes_removed += info.stored_size;
+  }
+  RETURN_IF_ERROR(FromRocks(infos->status(), "reading chunk infos"));
+  recipes.reset();
+  infos.reset();
+  if (progress) progress(1, 3);
+  RETURN_IF_ERROR(db()->Write(batch, /*durable=*/true));
+  RETURN_IF_ERROR(db()->FlushAll());
+  if (progress) progress(2, 3);
+  RETURN_IF_ERROR(CompactEverything(*db()));
+  if (progress) progress(3, 3);
+  summary.disk_bytes_after = DiskUsage(dir_);
+  Logger("gc")->info("removed {} chunks ({} bytes) and {} recipes", summary.chunks_removed,
+                     summary.bytes_removed, summary.recipes_removed);
+  return summary;
+}
+
+}  // namespace re2po

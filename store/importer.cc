@@ -1,0 +1,190 @@
+#include "store/importer.h"
+
+#include <rocksdb/write_batch.h>
+
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "store/chunk_writer.h"
+#include "store/coding.h"
+#include "store/import_planner.h"
+#include "store/keys.h"
+#include "store/log.h"
+#include "store/names.h"
+#include "store/test_hooks.h"
+
+namespace re2po {
+namespace fs = std::filesystem;
+namespace {
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Fixed64(uint64_t value) {
+  std::string out;
+  PutFixed64(out, value);
+  return out;
+}
+
+Result<uint64_t> ChooseVersion(const CatalogSnapshot& catalog, const ImportRequest& request) {
+  const ModelEntry* model = catalog.FindModel(request.model);
+  if (request.version) {
+    if (model && model->Find(*request.version)) {
+      return Status::AlreadyExists("version " + request.model + "@" +
+                                   std::to_string(*request.version) +
+                                   " already exists; versions are immutable (rm it first)");
+    }
+    return *request.version;
+  }
+  if (!model || !model->Latest()) return uint64_t{1};
+  return model->Latest()->version + 1;
+}
+
+// Stores one file unless an identical file is already stored.
+class FileStorer {
+ public:
+  FileStorer(StoreImpl& store, const ImportRequest& request, uint64_t total)
+      : store_(store),
+        request_(request),
+        total_(total),
+        writer_(*store.db(), request.codec, std::max(1u, std::thread::hardware_concurrency())) {}
+
+  Status Store(const FilePlan& plan, TreeEntry& entry) {
+    ByteSpan bytes = plan.mapped->bytes();
+    // The whole-file digest runs beside the chunk hashing: it names the file.
+    auto digest = std::async(std::launch::async, [bytes] { return Sha256Of(bytes); });
+    std::unique_ptr<Chunker> chunker =
+        plan.format == "generic" ? MakeGenericChunker() : MakeTensorAwareChunker();
+    std::vector<PlannedChunk> chunks = chunker->Cut(bytes, plan.segments);
+    entry.digest = digest.get();
+    ASSIGN_OR_RETURN(bool exists, store_.db()->Contains(Cf::kRecipes, entry.digest.view()));
+    if (exists) {
+      Advance(bytes.size());
+      return Status::Ok();
+    }
+    ASSIGN_OR_RETURN(Recipe recipe,
+                     writer_.StoreFile(bytes, chunks, [this](uint64_t n) { Advance(n); }));
+    FileInfo info{plan.format, plan.fallback_reason, TensorRecords(plan.segments, chunks, recipe)};
+    rocksdb::WriteBatch batch;
+    batch.Put(store_.db()->cf(Cf::kRecipes), entry.digest.view(), recipe.Encode());
+    batch.Put(store_.db()->cf(Cf::kFileInfo), entry.digest.view(), info.Encode());
+    return store_.db()->Write(batch, /*durable=*/false);
+  }
+
+  const ChunkWriterStats& stats() const { return writer_.stats(); }
+
+ private:
+  void Advance(uint64_t bytes) {
+    done_ += bytes;
+    if (request_.progress) request_.progress(done_, total_);
+    CrashPointBytes(done_);
+  }
+
+  StoreImpl& store_;
+  const ImportRequest& request_;
+  uint64_t total_;
+  uint64_t done_ = 0;
+  ChunkWriter writer_;
+};
+
+Status Commit(StoreImpl& store, const CatalogSnapshot& catalog, VersionRecord& record,
+              const VersionTree& tree) {
+  Db& db = *store.db();
+  ASSIGN_OR_RETURN(uint64_t next_seq, store.ReadCounter(keys::kNextSeq));
+  ASSIGN_OR_RETURN(uint64_t generation, store.ReadCounter(keys::kGeneration));
+  rocksdb::WriteBatch batch;
+  if (!catalog.FindModel(record.model)) {
+    std::string model;
+    PutVarint(model, next_seq++);
+    PutVarint(model, static_cast<uint64_t>(record.created_ns));
+    batch.Put(db.cf(Cf::kCatalog), keys::Model(record.model), model);
+  }
+  record.seq = next_seq++;
+  batch.Put(db.cf(Cf::kCatalog), keys::Version(record.model, record.version), record.Encode());
+  batch.Put(db.cf(Cf::kCatalog), keys::Tree(record.model, record.version), tree.Encode());
+  batch.Put(db.cf(Cf::kMeta), keys::kNextSeq, Fixed64(next_seq));
+  batch.Put(db.cf(Cf::kMeta), keys::kGeneration, Fixed64(generation + 1));
+  // Everything the version references must be durable before it is visible.
+  RETURN_IF_ERROR(db.FlushAll());
+  CrashPoint("before-commit");
+  RETURN_IF_ERROR(db.Write(batch, /*durable=*/true));
+  CrashPoint("after-commit");
+  return db.FlushAll();
+}
+
+}  // namespace
+
+Result<ImportSummary> RunImport(StoreImpl& store, const ImportRequest& request) {
+  auto started = std::chrono::steady_clock::now();
+  RETURN_IF_ERROR(store.RequireWriter());
+  RETURN_IF_ERROR(ValidateModelName(request.model));
+  auto catalog = store.Catalog();
+  ASSIGN_OR_RETURN(uint64_t version, ChooseVersion(*catalog, request));
+  ASSIGN_OR_RETURN(SourceTree source, ScanSource(request.source));
+  ASSIGN_OR_RETURN(std::vector<FilePlan> plans, PlanFiles(source, request.format_aware));
+
+  ImportSummary summary;
+  summary.warnings = source.warnings;
+  FileStorer storer(store, request, source.total_bytes);
+  for (FilePlan& plan : plans) {
+    TreeEntry& entry = source.entries[plan.source->entry];
+    Status stored = storer.Store(plan, entry);
+    if (!stored.ok()) return stored.WithContext("importing '" + plan.source->relative + "'");
+    summary.files_per_format[plan.format]++;
+    uint64_t tensors = 0;
+    for (const Segment& s : plan.segments) tensors += s.kind == SegmentKind::kTensor;
+    summary.files.push_back(
+        {plan.source->relative, plan.format, plan.fallback_reason, plan.mapped->size(), tensors});
+  }
+  VersionTree tree(std::move(source.entries));
+  VersionRecord& record = summary.version;
+  record.model = request.model;
+  record.version = version;
+  record.created_ns = NowNs();
+  std::error_code error;
+  record.source_path = fs::absolute(request.source, error).lexically_normal().string();
+  record.labels = request.labels;
+  record.logical_bytes = source.total_bytes;
+  record.new_bytes = storer.stats().new_stored_bytes;
+  record.file_count = source.files.size();
+  record.digest = tree.ComputeDigest();
+  RETURN_IF_ERROR(Commit(store, *catalog, record, tree));
+  RETURN_IF_ERROR(store.ReloadCatalog());
+  summary.new_raw_bytes = storer.stats().new_raw_bytes;
+  summary.chunks = storer.stats().chunks;
+  summary.new_chunks = storer.stats().new_chunks;
+  summary.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  Logger("import")->info("{}@{}: {} files, {} bytes, {} new stored bytes", record.model,
+                         record.version, record.file_count, record.logical_bytes, record.new_bytes);
+  return summary;
+}
+
+Result<ImportSummary> StoreImpl::Import(const ImportRequest& request) {
+  return RunImport(*this, request);
+}
+
+Status StoreImpl::Remove(const std::string& model, uint64_t version) {
+  RETURN_IF_ERROR(RequireWriter());
+  auto catalog = Catalog();
+  const ModelEntry* entry = catalog->FindModel(model);
+  if (!entry || !entry->Find(version)) {
+    return Status::NotFound("no version " + model + "@" + std::to_string(version));
+  }
+  ASSIGN_OR_RETURN(uint64_t generation, ReadCounter(keys::kGeneration));
+  rocksdb::WriteBatch batch;
+  batch.Delete(db()->cf(Cf::kCatalog), keys::Version(model, version));
+  batch.Delete(db()->cf(Cf::kCatalog), keys::Tree(model, version));
+  if (entry->versions.size() == 1) batch.Delete(db()->cf(Cf::kCatalog), keys::Model(model));
+  batch.Put(db()->cf(Cf::kMeta), keys::kGeneration, Fixed64(generation + 1));
+  RETURN_IF_ERROR(db()->Write(batch, /*durable=*/true));
+  RETURN_IF_ERROR(db()->FlushAll());
+  Logger("store")->info("removed {}@{}", model, version);
+  return ReloadCatalog();
+}
+
+}  // namespace re2po

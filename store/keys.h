@@ -1,0 +1,33 @@
+// Keys of the catalog and metadata column families (docs/format.md).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace re2po::keys {
+
+inline constexpr std::string_view kSchema = "schema";
+inline constexpr std::string_view kStoreId = "store_id";
+inline constexpr std::string_view kCreated = "created_ns";
+inline constexpr std::string_view kGeneration = "generation";
+inline constexpr std::string_view kNextSeq = "next_seq";
+
+inline constexpr char kModelTag = 'm';
+inline constexpr char kVersionTag = 'v';
+inline constexpr char kTreeTag = 't';
+
+std::string Model(std::string_view model);
+std::string Version(std::string_view model, uint64_t version);
+std::string Tree(std::string_view model, uint64_t version);
+// All version keys of one model share this prefix.
+std::string VersionPrefix(std::string_view model);
+
+struct ParsedVersionKey {
+  std::string model;
+  uint64_t version = 0;
+};
+std::optional<ParsedVersionKey> ParseVersionKey(std::string_view key);
+
+}  // namespace re2po::keys

@@ -1,0 +1,75 @@
+// The Store implementation's state, shared by the files that implement its
+// concerns: store_open.cc (open, schema, catalog), store_read.cc (reads),
+// importer.cc, gc.cc, verify.cc.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "store/chunk_cache.h"
+#include "store/db.h"
+#include "store/store.h"
+#include "store/writer_lock.h"
+
+namespace re2po {
+
+class StoreImpl final : public Store {
+ public:
+  StoreImpl(std::filesystem::path dir, std::unique_ptr<WriterLock> lock, std::unique_ptr<Db> db,
+            const StoreOptions& options);
+
+  std::shared_ptr<const CatalogSnapshot> Catalog() const override;
+  Result<bool> Refresh() override;
+  Result<std::shared_ptr<const VersionTree>> Tree(const VersionRecord& version) override;
+  Result<std::shared_ptr<const Recipe>> FileRecipe(const Digest& file) override;
+  Result<FileInfo> FileDetails(const Digest& file) override;
+  Result<ChunkBytes> ReadChunk(const Digest& chunk) override;
+  Result<size_t> ReadFile(const Recipe& recipe, uint64_t offset, std::span<uint8_t> out) override;
+  Result<VerifyReport> Verify(const ProgressFn& progress) override;
+  Result<StoreStats> Stats() override;
+  const std::filesystem::path& dir() const override { return dir_; }
+
+  Result<ImportSummary> Import(const ImportRequest& request) override;
+  Status Remove(const std::string& model, uint64_t version) override;
+  Result<GcSummary> CollectGarbage(const ProgressFn& progress) override;
+
+  // For the concern files.
+  // The current database; readers swap it on Refresh, so hold the pointer
+  // for the length of one operation.
+  std::shared_ptr<Db> db() const;
+  Status RequireWriter() const;
+  Status CheckSchema();
+  static Result<std::shared_ptr<const CatalogSnapshot>> LoadCatalog(const Db& db);
+  Result<uint64_t> ReadCounter(std::string_view key) const;
+  // Fetches and checks a chunk without touching the cache (verify).
+  Result<ChunkBytes> FetchChunk(const Digest& chunk) const;
+  // Publishes a reloaded catalog after a commit of ours.
+  Status ReloadCatalog();
+  // Readers: reopens the database if writers changed it since.
+  Result<bool> ReopenIfChanged(bool force);
+
+ private:
+  std::filesystem::path dir_;
+  std::unique_ptr<WriterLock> lock_;  // held for the life of a writer
+  mutable std::mutex db_mutex_;       // guards the pointer only
+  std::shared_ptr<Db> db_;
+  std::string db_fingerprint_;  // readers: the state db_ was opened at
+  ChunkCache cache_;
+
+  mutable std::mutex catalog_mutex_;  // guards the pointer only, never held during I/O
+  std::shared_ptr<const CatalogSnapshot> catalog_;
+
+  std::mutex trees_mutex_;
+  std::unordered_map<uint64_t, std::shared_ptr<const VersionTree>> trees_;  // by version seq
+  std::mutex recipes_mutex_;
+  std::unordered_map<Digest, std::shared_ptr<const Recipe>, DigestHash> recipes_;
+};
+
+// Size of a directory tree on disk (allocated blocks), for stats and gc.
+uint64_t DiskUsage(const std::filesystem::path& dir);
+// Chunk values: codec byte, varint raw size, payload (docs/format.md).
+std::string EncodeChunkValue(CodecId codec, uint64_t raw_size, std::string_view payload);
+
+}  // namespace re2po

@@ -1,0 +1,69 @@
+// Helpers shared by the test folders: temporary directories that clean up,
+// file writing, hashing, fixture lookup and running the built tools.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/status.h"
+
+namespace re2po::testing {
+
+// Prints the Status text when it fails.
+#define ASSERT_OK(expr)                                \
+  do {                                                 \
+    const ::re2po::Status re2po_s_ = (expr);           \
+    ASSERT_TRUE(re2po_s_.ok()) << re2po_s_.ToString(); \
+  } while (0)
+#define EXPECT_OK(expr)                                \
+  do {                                                 \
+    const ::re2po::Status re2po_s_ = (expr);           \
+    EXPECT_TRUE(re2po_s_.ok()) << re2po_s_.ToString(); \
+  } while (0)
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::vector<uint8_t> ReadFileBytes(const std::filesystem::path& path);
+void WriteFileBytes(const std::filesystem::path& path, const std::vector<uint8_t>& bytes);
+void WriteFileText(const std::filesystem::path& path, const std::string& text);
+std::vector<uint8_t> RandomBytes(size_t size, uint64_t seed);
+std::string Sha256Hex(const std::filesystem::path& path);
+
+// ../shared/fixtures/<relative>, or nullopt (the caller GTEST_SKIPs with a reason).
+std::optional<std::filesystem::path> Fixture(const std::string& relative);
+#define REQUIRE_FIXTURE(var, relative)                                         \
+  auto var##_opt = ::re2po::testing::Fixture(relative);                        \
+  if (!var##_opt)                                                              \
+    GTEST_SKIP() << "fixture " << (relative)                                   \
+                 << " absent: ../shared/fixtures is not beside this checkout"; \
+  const std::filesystem::path var = *var##_opt
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+// Runs a shell command line, capturing stdout and stderr.
+CommandResult RunCommand(const std::string& command_line);
+std::string ShellQuote(const std::string& text);
+// Path of a built tool, e.g. BuiltTool("re2po").
+std::string BuiltTool(const std::string& name);
+// /usr/bin/python3 with the given module importable, else nullopt.
+bool PythonHasModules(const std::vector<std::string>& modules);
+
+}  // namespace re2po::testing

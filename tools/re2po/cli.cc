@@ -1,0 +1,109 @@
+#include "tools/re2po/cli.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+
+#include "store/log.h"
+
+namespace re2po::cli {
+namespace fs = std::filesystem;
+
+fs::path DefaultStoreDir() {
+  if (geteuid() == 0) return "/var/lib/re2po/store";
+  const char* data_home = std::getenv("XDG_DATA_HOME");
+  if (data_home && *data_home) return fs::path(data_home) / "re2po" / "store";
+  const char* home = std::getenv("HOME");
+  return fs::path(home ? home : "/tmp") / ".local" / "share" / "re2po" / "store";
+}
+
+fs::path StoreDir(const GlobalOptions& options) {
+  if (!options.store.empty()) return options.store;
+  const char* env = std::getenv("RE2PO_STORE");
+  if (env && *env) return env;
+  return DefaultStoreDir();
+}
+
+Result<std::unique_ptr<Store>> OpenStore(const GlobalOptions& options, bool writer) {
+  StoreOptions store_options;
+  store_options.dir = StoreDir(options);
+  store_options.writer = writer;
+  store_options.lock_timeout = std::chrono::seconds(options.lock_timeout_seconds);
+  store_options.on_lock_wait = [](const std::string& message) {
+    std::cerr << "re2po: " << message << std::endl;
+  };
+  return Store::Open(store_options);
+}
+
+int Fail(const Status& status) {
+  std::cerr << "re2po: " << status.message() << std::endl;
+  return kExitFailure;
+}
+
+std::string HumanBytes(uint64_t bytes) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double value = static_cast<double>(bytes);
+  size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(kUnits)) {
+    value /= 1024;
+    ++unit;
+  }
+  char buffer[32];
+  if (unit == 0) {
+    std::snprintf(buffer, sizeof buffer, "%llu B", static_cast<unsigned long long>(bytes));
+  } else {
+    std::snprintf(buffer, sizeof buffer, value < 10 ? "%.2f %s" : "%.1f %s", value, kUnits[unit]);
+  }
+  return buffer;
+}
+
+std::string FormatTime(int64_t ns) {
+  time_t seconds = static_cast<time_t>(ns / 1'000'000'000);
+  struct tm utc {};
+  gmtime_r(&seconds, &utc);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buffer;
+}
+
+void PrintJson(const nlohmann::json& value) { std::cout << value.dump(2) << std::endl; }
+
+Progress::Progress(std::string label)
+    : label_(std::move(label)),
+      enabled_(isatty(STDERR_FILENO) == 1),
+      start_(std::chrono::steady_clock::now()) {}
+
+Progress::~Progress() {
+  if (drawn_) std::cerr << "\r\033[K" << std::flush;
+}
+
+void Progress::Update(uint64_t done, uint64_t total) {
+  if (!enabled_) return;
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_draw_ < std::chrono::milliseconds(100) && done < total) return;
+  last_draw_ = now;
+  double seconds = std::chrono::duration<double>(now - start_).count();
+  double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
+  double percent = total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100;
+  double eta = rate > 0 && total > done ? static_cast<double>(total - done) / rate : 0;
+  char line[160];
+  std::snprintf(line, sizeof line, "\r\033[K%s %5.1f%%  %s/s  ETA %.0fs", label_.c_str(), percent,
+                HumanBytes(static_cast<uint64_t>(rate)).c_str(), std::ceil(eta));
+  std::cerr << line << std::flush;
+  drawn_ = true;
+}
+
+Result<VersionRecord> ResolveVersion(Store& store, const std::string& ref) {
+  ASSIGN_OR_RETURN(VersionRef parsed, ParseVersionRef(ref));
+  auto catalog = store.Catalog();
+  const ModelEntry* model = catalog->FindModel(parsed.model);
+  if (!model) return Status::NotFound("no model '" + parsed.model + "' in the store");
+  const VersionRecord* record = parsed.version ? model->Find(*parsed.version) : model->Latest();
+  if (!record) return Status::NotFound("no version " + ref + " in the store");
+  return *record;
+}
+
+}  // namespace re2po::cli

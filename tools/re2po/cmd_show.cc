@@ -1,0 +1,157 @@
+#include <cstdio>
+#include <iostream>
+#include <set>
+
+#include "store/dtype.h"
+#include "tools/re2po/cli.h"
+
+namespace re2po::cli {
+namespace {
+
+std::string ShapeText(const std::vector<int64_t>& shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i) text += (i ? "," : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+const char* TypeName(EntryType type) {
+  switch (type) {
+    case EntryType::kDirectory:
+      return "dir";
+    case EntryType::kFile:
+      return "file";
+    case EntryType::kSymlink:
+      return "link";
+  }
+  return "?";
+}
+
+// Digests of every tensor in every version other than `self`.
+Result<std::set<Digest>> TensorsElsewhere(Store& store, const VersionRecord& self) {
+  std::set<Digest> seen;
+  for (const ModelEntry& model : store.Catalog()->models()) {
+    for (const VersionRecord& v : model.versions) {
+      if (v.seq == self.seq) continue;
+      ASSIGN_OR_RETURN(auto tree, store.Tree(v));
+      for (const TreeEntry& entry : tree->entries()) {
+        if (entry.type != EntryType::kFile) continue;
+        ASSIGN_OR_RETURN(FileInfo info, store.FileDetails(entry.digest));
+        for (const TensorRecord& t : info.tensors) seen.insert(t.digest);
+      }
+    }
+  }
+  return seen;
+}
+
+Result<nlohmann::json> DescribeVersion(Store& store, const VersionRecord& v, bool tensors) {
+  ASSIGN_OR_RETURN(auto tree, store.Tree(v));
+  std::set<Digest> elsewhere;
+  if (tensors) {
+    ASSIGN_OR_RETURN(elsewhere, TensorsElsewhere(store, v));
+  }
+  nlohmann::json files = nlohmann::json::array();
+  for (uint32_t i = 1; i < tree->size(); ++i) {
+    const TreeEntry& entry = tree->entry(i);
+    nlohmann::json file = {{"path", tree->PathOf(i)},
+                           {"type", TypeName(entry.type)},
+                           {"mode", entry.mode},
+                           {"size", entry.size}};
+    if (entry.type == EntryType::kSymlink) file["target"] = entry.target;
+    if (entry.type == EntryType::kFile) {
+      file["digest"] = entry.digest.Hex();
+      ASSIGN_OR_RETURN(FileInfo info, store.FileDetails(entry.digest));
+      file["format"] = info.format;
+      if (!info.fallback_reason.empty()) file["fallback"] = info.fallback_reason;
+      file["tensor_count"] = info.tensors.size();
+      if (tensors) {
+        nlohmann::json list = nlohmann::json::array();
+        for (const TensorRecord& t : info.tensors) {
+          list.push_back({{"name", t.name},
+                          {"dtype", DTypeName(static_cast<DType>(t.dtype))},
+                          {"native_dtype", t.native_dtype},
+                          {"shape", t.shape},
+                          {"offset", t.offset},
+                          {"bytes", t.length},
+                          {"digest", t.digest.Hex()},
+                          {"shared", elsewhere.contains(t.digest)}});
+        }
+        file["tensors"] = list;
+      }
+    }
+    files.push_back(file);
+  }
+  return nlohmann::json{{"model", v.model},
+                        {"version", v.version},
+                        {"digest", v.digest.Hex()},
+                        {"created", FormatTime(v.created_ns)},
+                        {"source", v.source_path},
+                        {"labels", v.labels},
+                        {"logical_bytes", v.logical_bytes},
+                        {"new_bytes", v.new_bytes},
+                        {"files", files}};
+}
+
+void PrintVersion(const nlohmann::json& v, bool tensors) {
+  std::cout << v["model"].get<std::string>() << "@" << v["version"] << "\n"
+            << "  digest:   " << v["digest"].get<std::string>() << "\n"
+            << "  created:  " << v["created"].get<std::string>() << "\n"
+            << "  source:   " << v["source"].get<std::string>() << "\n"
+            << "  size:     " << HumanBytes(v["logical_bytes"]) << " (newly stored "
+            << HumanBytes(v["new_bytes"]) << ")\n";
+  for (const auto& [key, value] : v["labels"].items()) {
+    std::cout << "  label:    " << key << "=" << value.get<std::string>() << "\n";
+  }
+  std::cout << "  files:\n";
+  for (const auto& f : v["files"]) {
+    std::printf("    %-4s %04o %12s  %s", f["type"].get<std::string>().c_str(),
+                f["mode"].get<unsigned>(), HumanBytes(f["size"]).c_str(),
+                f["path"].get<std::string>().c_str());
+    if (f.contains("target")) std::printf(" -> %s", f["target"].get<std::string>().c_str());
+    if (f.contains("format")) {
+      std::printf("  [%s, %zu tensors]", f["format"].get<std::string>().c_str(),
+                  f["tensor_count"].get<size_t>());
+    }
+    std::printf("\n");
+    if (!tensors || !f.contains("tensors")) continue;
+    for (const auto& t : f["tensors"]) {
+      std::printf("        %-48s %-8s %-20s %12s %s\n", t["name"].get<std::string>().c_str(),
+                  t["dtype"].get<std::string>().c_str(),
+                  ShapeText(t["shape"].get<std::vector<int64_t>>()).c_str(),
+                  HumanBytes(t["bytes"]).c_str(), t["shared"].get<bool>() ? "shared" : "unique");
+    }
+  }
+  std::cout << std::flush;
+}
+
+}  // namespace
+
+void AddShow(CLI::App& app, GlobalOptions& global, CommandFn& run) {
+  struct Args {
+    std::string ref;
+    bool tensors = false;
+    bool json = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("show", "show a version's metadata and files");
+  cmd->add_option("version", args->ref, "MODEL@VERSION (or MODEL for its latest)")->required();
+  cmd->add_flag("--tensors", args->tensors, "list each tensor and whether other versions share it");
+  cmd->add_flag("--json", args->json, "print JSON");
+  cmd->callback([&global, &run, args] {
+    run = [&global, args] {
+      auto store = OpenStore(global, /*writer=*/false);
+      if (!store.ok()) return Fail(store.status());
+      auto version = ResolveVersion(**store, args->ref);
+      if (!version.ok()) return Fail(version.status());
+      auto described = DescribeVersion(**store, *version, args->tensors);
+      if (!described.ok()) return Fail(described.status());
+      if (args->json) {
+        PrintJson(*described);
+      } else {
+        PrintVersion(*described, args->tensors);
+      }
+      return kExitOk;
+    };
+  });
+}
+
+}  // namespace re2po::cli

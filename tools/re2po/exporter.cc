@@ -1,0 +1,127 @@
+#include "tools/re2po/exporter.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <vector>
+
+namespace re2po::cli {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr size_t kBufferSize = 4 << 20;
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  Status Close(const std::string& what) {
+    int fd = fd_;
+    fd_ = -1;
+    return close(fd) == 0 ? Status::Ok() : Status::FromErrno(errno, "closing " + what);
+  }
+
+ private:
+  int fd_;
+};
+
+Status WriteAll(int fd, const uint8_t* data, size_t size, const std::string& what) {
+  while (size > 0) {
+    ssize_t n = write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::FromErrno(errno, "writing " + what);
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+Status CopyFile(Store& store, const TreeEntry& entry, const fs::path& path, uint64_t& done,
+                uint64_t total, const ProgressFn& progress) {
+  ASSIGN_OR_RETURN(auto recipe, store.FileRecipe(entry.digest));
+  Fd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (fd.get() < 0) return Status::FromErrno(errno, "creating " + path.string());
+  std::vector<uint8_t> buffer(kBufferSize);
+  for (uint64_t offset = 0; offset < recipe->size();) {
+    auto n = store.ReadFile(*recipe, offset, buffer);
+    if (!n.ok()) return n.status().WithContext("reading " + path.filename().string());
+    RETURN_IF_ERROR(WriteAll(fd.get(), buffer.data(), *n, path.string()));
+    offset += *n;
+    done += *n;
+    if (progress) progress(done, total);
+  }
+  return fd.Close(path.string());
+}
+
+Status SetMetadata(const fs::path& path, const TreeEntry& entry) {
+  struct timespec times[2];
+  times[0].tv_sec = times[1].tv_sec = entry.mtime_ns / 1'000'000'000;
+  times[0].tv_nsec = times[1].tv_nsec = entry.mtime_ns % 1'000'000'000;
+  if (entry.type != EntryType::kSymlink && chmod(path.c_str(), entry.mode) != 0) {
+    return Status::FromErrno(errno, "chmod " + path.string());
+  }
+  if (utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
+    return Status::FromErrno(errno, "setting times of " + path.string());
+  }
+  return Status::Ok();
+}
+
+Status PrepareDestination(const fs::path& destination) {
+  std::error_code error;
+  if (fs::exists(destination, error) && !fs::is_empty(destination, error)) {
+    return Status::AlreadyExists("export destination " + destination.string() +
+                                 " exists and is not empty");
+  }
+  fs::create_directories(destination, error);
+  if (error) return Status::FromErrno(error.value(), "creating " + destination.string());
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ExportVersion(Store& store, const VersionRecord& version, const fs::path& destination,
+                     const ProgressFn& progress) {
+  RETURN_IF_ERROR(PrepareDestination(destination));
+  ASSIGN_OR_RETURN(auto tree, store.Tree(version));
+  uint64_t done = 0;
+  for (uint32_t i = 1; i < tree->size(); ++i) {
+    const TreeEntry& entry = tree->entry(i);
+    fs::path path = destination / tree->PathOf(i);
+    if (entry.type == EntryType::kDirectory) {
+      if (mkdir(path.c_str(), 0700) != 0) return Status::FromErrno(errno, "mkdir " + path.string());
+    } else if (entry.type == EntryType::kSymlink) {
+      if (symlink(entry.target.c_str(), path.c_str()) != 0) {
+        return Status::FromErrno(errno, "symlink " + path.string());
+      }
+    } else {
+      RETURN_IF_ERROR(CopyFile(store, entry, path, done, version.logical_bytes, progress));
+    }
+  }
+  // Children first, so a read-only directory mode does not block its contents.
+  for (uint32_t i = static_cast<uint32_t>(tree->size()); i-- > 0;) {
+    RETURN_IF_ERROR(SetMetadata(destination / tree->PathOf(i), tree->entry(i)));
+  }
+  return Status::Ok();
+}
+
+Status StreamFile(Store& store, const Digest& file, std::FILE* out) {
+  ASSIGN_OR_RETURN(auto recipe, store.FileRecipe(file));
+  std::vector<uint8_t> buffer(kBufferSize);
+  for (uint64_t offset = 0; offset < recipe->size();) {
+    ASSIGN_OR_RETURN(size_t n, store.ReadFile(*recipe, offset, buffer));
+    if (std::fwrite(buffer.data(), 1, n, out) != n)
+      return Status::FromErrno(errno, "writing output");
+    offset += n;
+  }
+  if (std::fflush(out) != 0) return Status::FromErrno(errno, "writing output");
+  return Status::Ok();
+}
+
+}  // namespace re2po::cli
