@@ -1,0 +1,53 @@
+#include "store/formats/tensor_ranges.h"
+
+#include <algorithm>
+#include <string>
+
+namespace re2po {
+namespace {
+
+std::string Describe(const Segment& segment) {
+  std::string text = "'" + segment.name + "' [" + std::to_string(segment.offset) + ", ";
+  if (segment.length == kRestOfFile) return text + "end of file)";
+  return text + "+" + std::to_string(segment.length) + ")";
+}
+
+// End of a segment, with kRestOfFile meaning "unbounded".
+bool SegmentEnd(const Segment& segment, uint64_t& end) {
+  if (segment.length == kRestOfFile) {
+    end = kRestOfFile;
+    return true;
+  }
+  return !__builtin_add_overflow(segment.offset, segment.length, &end);
+}
+
+}  // namespace
+
+Result<std::vector<Segment>> SortedDisjointSegments(std::string_view what,
+                                                    std::vector<Segment> segments,
+                                                    uint64_t file_size) {
+  std::stable_sort(segments.begin(), segments.end(),
+                   [](const Segment& a, const Segment& b) { return a.offset < b.offset; });
+  uint64_t previous_end = 0;
+  const Segment* previous = nullptr;
+  for (const Segment& segment : segments) {
+    uint64_t end = 0;
+    if (!SegmentEnd(segment, end)) {
+      return Status::Corruption(std::string(what) + ": tensor " + Describe(segment) +
+                                " overflows a 64-bit offset");
+    }
+    if (segment.length != kRestOfFile && end > file_size) {
+      return Status::Corruption(std::string(what) + ": tensor " + Describe(segment) +
+                                " ends past end of file (" + std::to_string(file_size) + " bytes)");
+    }
+    if (previous != nullptr && segment.offset < previous_end) {
+      return Status::Corruption(std::string(what) + ": tensor " + Describe(segment) +
+                                " overlaps tensor " + Describe(*previous));
+    }
+    previous_end = end;
+    previous = &segment;
+  }
+  return segments;
+}
+
+}  // namespace re2po
