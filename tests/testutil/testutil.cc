@@ -1,12 +1,13 @@
 #include "tests/testutil/testutil.h"
 
 #include <openssl/evp.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -117,6 +118,25 @@ std::string ShellQuote(const std::string& text) {
 
 std::string BuiltTool(const std::string& name) {
   return (fs::path(RE2PO_BINARY_DIR) / "tools" / name).string();
+}
+
+std::map<std::string, std::string> DescribeTree(const fs::path& root) {
+  std::map<std::string, std::string> tree;
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::end(it); ++it) {
+    struct stat st {};
+    lstat(it->path().c_str(), &st);
+    std::string relative = fs::relative(it->path(), root).string();
+    std::string mode = std::to_string(st.st_mode & 07777);
+    if (S_ISLNK(st.st_mode)) {
+      tree[relative] = "link " + fs::read_symlink(it->path()).string();
+    } else if (S_ISDIR(st.st_mode)) {
+      tree[relative] = "dir " + mode;
+    } else {
+      tree[relative] =
+          "file " + mode + " " + std::to_string(st.st_size) + " " + Sha256Hex(it->path());
+    }
+  }
+  return tree;
 }
 
 bool PythonHasModules(const std::vector<std::string>& modules) {

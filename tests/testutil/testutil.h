@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -63,6 +64,10 @@ CommandResult RunCommand(const std::string& command_line);
 std::string ShellQuote(const std::string& text);
 // Path of a built tool, e.g. BuiltTool("re2po").
 std::string BuiltTool(const std::string& name);
+// Every path under `root` with its type, mode, size, content hash or link
+// target: two trees are equal when their descriptions are.
+std::map<std::string, std::string> DescribeTree(const std::filesystem::path& root);
+
 // /usr/bin/python3 with the given module importable, else nullopt.
 bool PythonHasModules(const std::vector<std::string>& modules);
 

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target in BUILD_DIR for SECONDS each, seeded from the
+# fixtures when ../shared/fixtures is present. Corpora live in a temporary
+# directory: fixtures are never copied into the repository.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${1:-build-fuzz}
+SECONDS_EACH=${2:-20}
+FIXTURES=../shared/fixtures
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+seed_pattern() {
+  case "$1" in
+    safetensors) echo "*.safetensors" ;;
+    gguf) echo "*.gguf" ;;
+    onnx) echo "*.onnx" ;;
+    tflite) echo "*.tflite" ;;
+    pytorch) echo "*.pt *.pth *.bin" ;;
+    tf_bundle) echo "*.index" ;;
+    hdf5) echo "*.h5" ;;
+    keras) echo "*.keras" ;;
+    zip) echo "*.pt *.pth" ;;
+    *) echo "" ;;
+  esac
+}
+
+status=0
+for fuzzer in "$BUILD_DIR"/tests/fuzz/*_fuzz; do
+  [ -x "$fuzzer" ] || continue
+  name=$(basename "$fuzzer" _fuzz)
+  corpus="$WORK/$name"
+  mkdir -p "$corpus"
+  if [ -d "$FIXTURES" ]; then
+    for pattern in $(seed_pattern "$name"); do
+      find "$FIXTURES" -name "$pattern" -size -2M -exec cp {} "$corpus"/ \; 2>/dev/null
+    done
+  else
+    echo "fuzz: $FIXTURES absent, $name starts from an empty corpus"
+  fi
+  log="$WORK/$name.log"
+  if "$fuzzer" -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -max_len=1048576 \
+      -print_final_stats=1 "$corpus" >"$log" 2>&1; then
+    runs=$(grep -m1 "stat::number_of_executed_units" "$log" | awk '{print $2}')
+    echo "fuzz: $name: ${runs:-?} executions, no crash"
+  else
+    echo "fuzz: $name: FAILED"
+    tail -n 40 "$log"
+    status=1
+  fi
+done
+exit $status

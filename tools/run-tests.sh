@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Sets everything up and runs every test: the Release suite (real RocksDB,
+# real FUSE mounts, real frameworks), the Python harness tests, the suite
+# again under ASan+UBSan and under TSan, each libFuzzer target briefly, and
+# the benchmark smoke preset. Run as root on Debian 12 (FUSE mounts).
+#
+# RE2PO_SKIP_SANITIZERS=1, RE2PO_SKIP_FUZZ=1, RE2PO_SKIP_BENCH=1 shorten a
+# local run; CI runs everything.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+JOBS=$(nproc)
+
+bash tools/setup-deps.sh || exit 1
+
+passed=0
+failed=0
+failures=()
+stage() {
+  local name=$1
+  shift
+  echo
+  echo "=== $name"
+  local start=$SECONDS
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "=== $name: passed in $((SECONDS - start)) s"
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+    echo "=== $name: FAILED after $((SECONDS - start)) s"
+  fi
+}
+
+build() {  # build DIR [cmake args...]
+  local dir=$1
+  shift
+  cmake -S . -B "$dir" "$@" >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; return 1; }
+  cmake --build "$dir" -j"$JOBS" 2>&1 | grep -E "error|warning|Error" ; return "${PIPESTATUS[0]}"
+}
+
+release_suite() {
+  build build -DCMAKE_BUILD_TYPE=Release || return 1
+  (cd build && ctest --output-on-failure -j"$JOBS" --timeout 1200)
+}
+
+python_suite() {
+  RE2PO_BIN="$ROOT/build/tools/re2po" /usr/bin/python3 -m unittest discover -s tests/python -t . -v 2>&1 | tail -n 30
+  return "${PIPESTATUS[0]}"
+}
+
+asan_suite() {
+  build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRE2PO_SANITIZE=address \
+    -DRE2PO_BUILD_BENCH=OFF || return 1
+  # The data-heavy cases run at a reduced size under the sanitizers.
+  (cd build-asan && RE2PO_TEST_SCALE=small ASAN_OPTIONS=detect_leaks=1 \
+    ctest --output-on-failure -j"$JOBS" --timeout 1200)
+}
+
+tsan_suite() {
+  build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRE2PO_SANITIZE=thread \
+    -DRE2PO_BUILD_BENCH=OFF || return 1
+  (cd build-tsan && RE2PO_TEST_SCALE=small TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+    ctest --output-on-failure -j"$JOBS" --timeout 1200 -R "^(Mount|Live|Read|Store|Chunk|Concurren)")
+}
+
+fuzz_suite() {
+  CC=clang CXX=clang++ build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRE2PO_FUZZ=ON \
+    -DRE2PO_BUILD_TESTS=OFF -DRE2PO_BUILD_FS=OFF -DRE2PO_BUILD_BENCH=OFF || return 1
+  bash tools/fuzz.sh build-fuzz "${RE2PO_FUZZ_SECONDS:-20}"
+}
+
+bench_smoke() {
+  /usr/bin/python3 tools/bench/run_bench.py --preset smoke --re2po "$ROOT/build/tools/re2po" \
+    --out "$ROOT/build/bench-smoke"
+}
+
+stage "release build and tests" release_suite
+stage "python harness tests" python_suite
+[ "${RE2PO_SKIP_SANITIZERS:-0}" = 1 ] || stage "ASan+UBSan build and tests" asan_suite
+[ "${RE2PO_SKIP_SANITIZERS:-0}" = 1 ] || stage "TSan build and mount tests" tsan_suite
+[ "${RE2PO_SKIP_FUZZ:-0}" = 1 ] || stage "libFuzzer targets" fuzz_suite
+[ "${RE2PO_SKIP_BENCH:-0}" = 1 ] || stage "benchmark smoke preset" bench_smoke
+
+echo
+for name in "${failures[@]}"; do echo "failed stage: $name"; done
+echo "stages: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

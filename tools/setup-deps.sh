@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that Re2po's build, tests and benchmarks
+# need. Idempotent: installs only what is missing, so a second run is quick.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config git clang libclang-rt-14-dev
+  libfuse3-dev fuse3 librocksdb-dev libzstd-dev zstd libsnappy-dev libhdf5-dev
+  libspdlog-dev libfmt-dev libssl-dev libcli11-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-numpy python3-torch python3-torchvision python3-onnx python3-h5py
+  fio attr util-linux e2fsprogs
+)
+PACKAGES+=("$@")
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: missing packages (${missing[*]}); run as root to install them" >&2
+  exit 1
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq "${missing[@]}" >/dev/null
+echo "setup: done"
