@@ -1,0 +1,389 @@
+"""The stores compared: Re2po and its peers.
+
+Every system has the same small interface:
+  check()            -> None, or why it cannot run here
+  reset(root)        a fresh, empty store under root
+  ingest(version)    store one model version (a directory); returns a dict
+                     of what the tool itself reported (may be empty)
+  finalize()         post-ingest maintenance (Re2po: gc, which compacts)
+  stored()           {"disk": bytes, "apparent": bytes} of the store
+  mountable          whether reads can go through a mount
+  mount(mp)          -> a Mount (path_for(rel), pid or None); unmount()
+"""
+
+import hashlib
+import os
+import shutil
+import subprocess
+import threading
+import time
+
+from .util import (BenchError, du_bytes, find_pids, is_mounted, log,
+                   parse_json_tail, rmtree, run, unmount, wait_for)
+
+
+class Mount:
+    def __init__(self, system, mp, path_for, pid=None, proc=None):
+        self.system = system
+        self.mp = mp
+        self.path_for = path_for
+        self.pid = pid
+        self.proc = proc
+
+    def unmount(self):
+        unmount(self.mp)
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.terminate()
+                self.proc.wait(timeout=10)
+
+
+class System:
+    name = "?"
+    label = "?"
+    mountable = False
+    tools = ()
+
+    def __init__(self, work):
+        self.work = work
+        self.root = None
+        self.zoo_root = "/"  # where the ingested versions lived (mount paths)
+
+    def check(self):
+        for t in self.tools:
+            if shutil.which(t) is None:
+                return "%s not installed" % t
+        return None
+
+    def reset(self, root):
+        rmtree(root)
+        os.makedirs(root)
+        self.root = root
+
+    def store_dir(self):
+        return self.root
+
+    def ingest(self, version):
+        raise NotImplementedError
+
+    def finalize(self):
+        return {}
+
+    def stored(self):
+        return du_bytes(self.store_dir())
+
+    def mount(self, mp):
+        raise BenchError("%s cannot mount" % self.name)
+
+
+# ------------------------------------------------------------------ Re2po
+
+class Re2po(System):
+    name = "re2po"
+    label = "Re2po"
+    mountable = True
+
+    def __init__(self, work, binary, cache_size=None,
+                 layout="{model}/{version}/{file}"):
+        super().__init__(work)
+        self.binary = binary
+        self.cache_size = cache_size
+        self.layout = layout
+
+    def check(self):
+        if not self.binary:
+            return "no re2po binary (pass --re2po PATH)"
+        if not os.access(self.binary, os.X_OK):
+            return "re2po binary %s not found or not executable" % self.binary
+        return None
+
+    def cli(self, *args, timeout=600, check=True):
+        return run([self.binary, "--store", self.store_dir()] + list(args),
+                   timeout=timeout, check=check)
+
+    def store_dir(self):
+        return os.path.join(self.root, "store")
+
+    def reset(self, root):
+        super().reset(root)
+        self.cli("init")
+
+    def ingest(self, version, model=None, ver=None):
+        ref = "%s@%s" % (model or version.model, ver or version.version)
+        r = self.cli("import", ref, version.dir, "--json")
+        try:
+            return parse_json_tail(r.stdout)
+        except BenchError:
+            return {}
+
+    def import_path(self, ref, path, json_out=False):
+        args = ["import", ref, path] + (["--json"] if json_out else [])
+        return self.cli(*args)
+
+    def finalize(self):
+        t0 = time.perf_counter()
+        self.cli("gc", timeout=3600)
+        gc_s = time.perf_counter() - t0
+        info = {"gc_seconds": gc_s}
+        try:
+            info["stats"] = parse_json_tail(self.cli("stats", "--json").stdout)
+        except BenchError as e:
+            info["stats_error"] = str(e)
+        return info
+
+    def rel_to_mount(self, rel):
+        parts = rel.split(os.sep)
+        model, version, fname = parts[0], parts[1], os.sep.join(parts[2:])
+        return self.layout.format(model=model, version=version, file=fname)
+
+    def model_dir(self, mp, model):
+        prefix = self.layout.split("{version}")[0]
+        return os.path.join(mp, prefix.format(model=model))
+
+    def mount(self, mp):
+        os.makedirs(mp, exist_ok=True)
+        args = [self.binary, "--store", self.store_dir(), "mount", mp]
+        if self.cache_size:
+            args += ["-o", "cache_size=%s" % self.cache_size]
+        run(args, timeout=120)
+        if not wait_for(lambda: is_mounted(mp), 30):
+            raise BenchError("re2po mount returned but %s is not mounted" % mp)
+        pids = [p for p in find_pids("mount", mp) if p != os.getpid()]
+        pid = max(pids) if pids else None
+        return Mount(self, mp, lambda rel: os.path.join(
+            mp, self.rel_to_mount(rel)), pid=pid)
+
+
+# ------------------------------------------------------------- zstd -3
+
+class ZstdPerFile(System):
+    name = "zstd"
+    label = "zstd -3 per file"
+    tools = ("zstd",)
+
+    def ingest(self, version):
+        for src, rel in zip(version.files, version.rel_files):
+            dst = os.path.join(self.root, rel + ".zst")
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            run(["zstd", "-3", "-q", "-f", src, "-o", dst])
+        return {}
+
+
+# --------------------------------------------------------- whole-file dedup
+
+class WholeFileDedup(System):
+    """Content-addressed copy of whole files: sha256 -> one copy each."""
+    name = "wholefile"
+    label = "whole-file dedup"
+
+    def ingest(self, version):
+        new = 0
+        for src in version.files:
+            h = hashlib.sha256()
+            with open(src, "rb") as f:
+                while True:
+                    b = f.read(4 << 20)
+                    if not b:
+                        break
+                    h.update(b)
+            dst = os.path.join(self.root, h.hexdigest())
+            if not os.path.exists(dst):
+                shutil.copyfile(src, dst)
+                new += os.path.getsize(dst)
+        return {"new_bytes": new}
+
+
+# ------------------------------------------------------------------ restic
+
+class _TemplateRepo(System):
+    """Peers whose init is slow (key derivation, fsyncs): init once into a
+    template and copy it for every fresh store."""
+
+    _thread = None
+    _thread_error = None
+
+    def _template(self):
+        raise NotImplementedError
+
+    def prepare_async(self):
+        """Start creating the template in the background (it is slow)."""
+        def work():
+            try:
+                self._template()
+            except BenchError as e:
+                self._thread_error = e
+        self._thread = threading.Thread(target=work, daemon=True)
+        self._thread.start()
+
+    def _wait_template(self):
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+            if self._thread_error:
+                raise self._thread_error
+        return self._template()
+
+    def reset(self, root):
+        rmtree(root)
+        os.makedirs(root)
+        self.root = root
+        tpl = self._wait_template()
+        shutil.copytree(tpl, self.store_dir(), symlinks=True)
+
+
+class Restic(_TemplateRepo):
+    name = "restic"
+    label = "restic"
+    mountable = True
+    tools = ("restic",)
+
+    def __init__(self, work):
+        super().__init__(work)
+        self.snapshots = {}
+
+    def env(self, repo=None):
+        return {"RESTIC_REPOSITORY": repo or self.store_dir(),
+                "RESTIC_PASSWORD": "re2po-bench",
+                "RESTIC_CACHE_DIR": os.path.join(self.root or self.work,
+                                                 "cache")}
+
+    def store_dir(self):
+        return os.path.join(self.root, "repo")
+
+    def _template(self):
+        tpl = os.path.join(self.work, "templates", "restic")
+        if not os.path.exists(os.path.join(tpl, "config")):
+            rmtree(tpl)
+            os.makedirs(os.path.dirname(tpl), exist_ok=True)
+            log("restic init (template; its key derivation is slow)")
+            run(["restic", "init"], env=self.env(tpl), timeout=300)
+        return tpl
+
+    def reset(self, root):
+        super().reset(root)
+        self.snapshots = {}
+
+    def ingest(self, version):
+        r = run(["restic", "backup", "--json", "-q", version.dir],
+                env=self.env(), timeout=1800)
+        summary = parse_json_tail(r.stdout)
+        sid = summary.get("snapshot_id")
+        if sid:
+            self.snapshots[version.ref] = sid
+        return {"new_bytes": summary.get("data_added"), "snapshot": sid}
+
+    def mount(self, mp):
+        os.makedirs(mp, exist_ok=True)
+        logf = open(os.path.join(self.root, "mount.log"), "w")
+        proc = subprocess.Popen(["restic", "mount", "--no-lock", mp],
+                                env=dict(os.environ, **self.env()),
+                                stdout=logf, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+        ok = wait_for(lambda: is_mounted(mp) and os.path.isdir(
+            os.path.join(mp, "ids")) and os.listdir(os.path.join(mp, "ids")),
+            60)
+        if not ok:
+            proc.terminate()
+            raise BenchError("restic mount did not come up")
+        def path_for(rel):
+            parts = rel.split(os.sep)
+            sid = self.snapshots["%s@%s" % (parts[0], parts[1])]
+            src = os.path.join(self.zoo_root, rel)
+            return os.path.join(mp, "ids", sid, src.lstrip("/"))
+        return Mount(self, mp, path_for, pid=proc.pid, proc=proc)
+
+# ------------------------------------------------------------------- borg
+
+class Borg(_TemplateRepo):
+    name = "borg"
+    label = "borg (zstd,3)"
+    mountable = True
+    tools = ("borg",)
+
+    def env(self):
+        return {"BORG_BASE_DIR": os.path.join(self.root or self.work, "base"),
+                "BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK": "yes",
+                "BORG_RELOCATED_REPO_ACCESS_IS_OK": "yes",
+                "BORG_PASSPHRASE": ""}
+
+    def store_dir(self):
+        return os.path.join(self.root, "repo")
+
+    def _template(self):
+        tpl = os.path.join(self.work, "templates", "borg")
+        if not os.path.exists(os.path.join(tpl, "config")):
+            rmtree(tpl)
+            os.makedirs(os.path.dirname(tpl), exist_ok=True)
+            log("borg init (template)")
+            env = self.env()
+            env["BORG_BASE_DIR"] = os.path.join(self.work, "templates",
+                                                "borg-base")
+            run(["borg", "init", "-e", "none", tpl], env=env, timeout=300)
+        return tpl
+
+    @staticmethod
+    def archive(version):
+        return ("%s_%s" % (version.model, version.version)).replace("/", "_")
+
+    def ingest(self, version):
+        r = run(["borg", "create", "--json", "--compression", "zstd,3",
+                 "%s::%s" % (self.store_dir(), self.archive(version)),
+                 version.dir], env=self.env(), timeout=1800)
+        info = parse_json_tail(r.stdout)
+        stats = info.get("archive", {}).get("stats", {})
+        return {"new_bytes": stats.get("deduplicated_size")}
+
+    def mount(self, mp):
+        os.makedirs(mp, exist_ok=True)
+        run(["borg", "mount", self.store_dir(), mp], env=self.env(),
+            timeout=120)
+        if not wait_for(lambda: is_mounted(mp), 30):
+            raise BenchError("borg mount did not come up")
+        pids = [p for p in find_pids("borg", "mount", mp)]
+
+        def path_for(rel):
+            parts = rel.split(os.sep)
+            arch = ("%s_%s" % (parts[0], parts[1])).replace("/", "_")
+            src = os.path.join(self.zoo_root, rel)
+            return os.path.join(mp, arch, src.lstrip("/"))
+        return Mount(self, mp, path_for, pid=max(pids) if pids else None)
+
+
+# ----------------------------------------------------------------- casync
+
+class Casync(System):
+    name = "casync"
+    label = "casync (zstd)"
+    tools = ("casync",)
+
+    def ingest(self, version):
+        idx = os.path.join(self.root, "index", "%s_%s.caidx" % (
+            version.model, version.version))
+        os.makedirs(os.path.dirname(idx), exist_ok=True)
+        run(["casync", "make", "--compression=zstd",
+             "--store=%s" % os.path.join(self.root, "store.castr"), idx,
+             version.dir], timeout=1800)
+        return {}
+
+
+def make_systems(work, names, re2po_binary=None, cache_size=None,
+                 layout="{model}/{version}/{file}"):
+    out = []
+    for n in names:
+        if n == "re2po":
+            out.append(Re2po(work, re2po_binary, cache_size, layout))
+        elif n == "zstd":
+            out.append(ZstdPerFile(work))
+        elif n == "wholefile":
+            out.append(WholeFileDedup(work))
+        elif n == "restic":
+            out.append(Restic(work))
+        elif n == "borg":
+            out.append(Borg(work))
+        elif n == "casync":
+            out.append(Casync(work))
+        else:
+            raise SystemExit("unknown system %r" % n)
+    return out
