@@ -25,60 +25,76 @@ void ChunkWriter::ProcessRange(ByteSpan bytes, std::span<const PlannedChunk> chu
     work[i].digest = Sha256Of(data);
     auto known = db_.Contains(Cf::kChunkInfo, work[i].digest.view());
     work[i].known = known.ok() && *known;
-    if (!work[i].known) work[i].encoded = EncodeChunk(data, chunks[i].dtype, codec_);
+    if (!work[i].known) {
+      work[i].value = EncodeChunkValue(data, chunks[i].dtype, codec_, work[i].payload_size);
+    }
   }
 }
 
-Status ChunkWriter::WriteWindow(std::span<const PlannedChunk> chunks, std::span<Work> work) {
-  rocksdb::WriteBatch batch;
+void ChunkWriter::ProcessWindow(ByteSpan bytes, std::span<const PlannedChunk> window,
+                                std::vector<Work>& work, uint64_t window_bytes) {
+  work.assign(window.size(), Work{});
+  unsigned threads = window_bytes >= (4u << 20) ? threads_ : 1;
+  size_t per_thread = (window.size() + threads - 1) / threads;
+  std::vector<std::jthread> workers;
+  for (size_t start = per_thread; start < window.size(); start += per_thread) {
+    size_t count = std::min(per_thread, window.size() - start);
+    workers.emplace_back([&, start, count] {
+      ProcessRange(bytes, window.subspan(start, count), std::span(work).subspan(start, count));
+    });
+  }
+  size_t first = std::min(per_thread, window.size());
+  ProcessRange(bytes, window.first(first), std::span(work).first(first));
+}
+
+std::unique_ptr<rocksdb::WriteBatch> ChunkWriter::BatchWindow(std::span<const PlannedChunk> chunks,
+                                                              std::span<Work> work) {
+  auto batch = std::make_unique<rocksdb::WriteBatch>();
   for (size_t i = 0; i < chunks.size(); ++i) {
     ++stats_.chunks;
     if (work[i].known || !written_.insert(work[i].digest).second) continue;
-    const EncodedChunk& encoded = work[i].encoded;
-    ChunkInfo info{static_cast<uint8_t>(chunks[i].dtype), chunks[i].length, encoded.payload.size()};
-    batch.Put(db_.cf(Cf::kChunks), work[i].digest.view(),
-              EncodeChunkValue(encoded.codec, chunks[i].length, encoded.payload));
-    batch.Put(db_.cf(Cf::kChunkInfo), work[i].digest.view(), info.Encode());
+    ChunkInfo info{static_cast<uint8_t>(chunks[i].dtype), chunks[i].length, work[i].payload_size};
+    batch->Put(db_.cf(Cf::kChunks), work[i].digest.view(), work[i].value);
+    batch->Put(db_.cf(Cf::kChunkInfo), work[i].digest.view(), info.Encode());
     ++stats_.new_chunks;
     stats_.new_raw_bytes += chunks[i].length;
-    stats_.new_stored_bytes += encoded.payload.size();
+    stats_.new_stored_bytes += work[i].payload_size;
+    std::string().swap(work[i].value);  // the batch holds a copy now
   }
-  if (batch.Count() == 0) return Status::Ok();
-  return db_.Write(batch, /*durable=*/false);  // made durable by the flush before commit
+  return batch;
 }
 
 Result<Recipe> ChunkWriter::StoreFile(ByteSpan bytes, const std::vector<PlannedChunk>& chunks,
                                       const std::function<void(uint64_t)>& on_bytes) {
   Recipe recipe;
   recipe.extents.reserve(chunks.size());
-  size_t begin = 0;
-  while (begin < chunks.size()) {
+  // One window is written while the next is hashed and compressed.
+  std::future<Status> pending;
+  auto wait_pending = [&pending]() -> Status {
+    return pending.valid() ? pending.get() : Status::Ok();
+  };
+  std::vector<Work> work;
+  for (size_t begin = 0; begin < chunks.size();) {
     size_t end = begin;
     uint64_t window_bytes = 0;
     while (end < chunks.size() && (window_bytes < kWindowBytes || end == begin)) {
       window_bytes += chunks[end++].length;
     }
     std::span<const PlannedChunk> window(chunks.data() + begin, end - begin);
-    std::vector<Work> work(window.size());
-    unsigned threads = window_bytes >= (4u << 20) ? threads_ : 1;
-    size_t per_thread = (window.size() + threads - 1) / threads;
-    std::vector<std::jthread> workers;
-    for (size_t start = per_thread; start < window.size(); start += per_thread) {
-      size_t count = std::min(per_thread, window.size() - start);
-      workers.emplace_back([&, start, count] {
-        ProcessRange(bytes, window.subspan(start, count), std::span(work).subspan(start, count));
-      });
-    }
-    ProcessRange(bytes, window.first(std::min(per_thread, window.size())),
-                 std::span(work).first(std::min(per_thread, window.size())));
-    workers.clear();  // joins
-    RETURN_IF_ERROR(WriteWindow(window, work));
+    ProcessWindow(bytes, window, work, window_bytes);
     for (size_t i = 0; i < window.size(); ++i) {
       recipe.extents.push_back({work[i].digest, window[i].offset + window[i].length});
+    }
+    RETURN_IF_ERROR(wait_pending());
+    std::shared_ptr<rocksdb::WriteBatch> batch = BatchWindow(window, work);
+    if (batch->Count() > 0) {
+      pending = std::async(std::launch::async,
+                           [this, batch] { return db_.Write(*batch, /*durable=*/false); });
     }
     if (on_bytes) on_bytes(window_bytes);
     begin = end;
   }
+  RETURN_IF_ERROR(wait_pending());
   return recipe;
 }
 

@@ -3,6 +3,10 @@
 // file's recipe and tensor records.
 #pragma once
 
+#include <rocksdb/write_batch.h>
+
+#include <future>
+#include <memory>
 #include <span>
 #include <unordered_set>
 #include <vector>
@@ -36,10 +40,16 @@ class ChunkWriter {
   struct Work {
     Digest digest;
     bool known = false;
-    EncodedChunk encoded;
+    std::string value;  // the encoded chunk value, when the store lacks it
+    size_t payload_size = 0;
   };
   void ProcessRange(ByteSpan bytes, std::span<const PlannedChunk> chunks, std::span<Work> work);
-  Status WriteWindow(std::span<const PlannedChunk> chunks, std::span<Work> work);
+  void ProcessWindow(ByteSpan bytes, std::span<const PlannedChunk> window, std::vector<Work>& work,
+                     uint64_t window_bytes);
+  // Builds the batch of new chunks (on the caller's thread, which owns the
+  // dedup set) and returns it for writing.
+  std::unique_ptr<rocksdb::WriteBatch> BatchWindow(std::span<const PlannedChunk> chunks,
+                                                   std::span<Work> work);
 
   Db& db_;
   CodecOptions codec_;

@@ -4,6 +4,9 @@
 
 #include <cstring>
 #include <memory>
+#include <vector>
+
+#include "store/coding.h"
 
 namespace re2po {
 namespace {
@@ -45,6 +48,34 @@ EncodedChunk EncodeChunk(std::span<const uint8_t> raw, DType /*dtype*/,
   }
   encoded.payload.assign(reinterpret_cast<const char*>(raw.data()), raw.size());
   return encoded;
+}
+
+std::string EncodeChunkValue(std::span<const uint8_t> raw, DType /*dtype*/,
+                             const CodecOptions& options, size_t& payload_size) {
+  // Reused per thread: a fresh zero-filled bound-sized buffer per chunk
+  // cost more than the compression of small chunks.
+  thread_local std::vector<char> scratch;
+  std::string header(1, static_cast<char>(CodecId::kRaw));
+  PutVarint(header, raw.size());
+  if (raw.size() >= 64) {
+    scratch.resize(ZSTD_compressBound(raw.size()));
+    size_t size = ZSTD_compressCCtx(ThreadCCtx(), scratch.data(), scratch.size(), raw.data(),
+                                    raw.size(), options.zstd_level);
+    double limit = static_cast<double>(raw.size()) * (1.0 - options.min_saving);
+    if (!ZSTD_isError(size) && static_cast<double>(size) <= limit) {
+      header[0] = static_cast<char>(CodecId::kZstd);
+      std::string value;
+      value.reserve(header.size() + size);
+      value.append(header).append(scratch.data(), size);
+      payload_size = size;
+      return value;
+    }
+  }
+  std::string value;
+  value.reserve(header.size() + raw.size());
+  value.append(header).append(reinterpret_cast<const char*>(raw.data()), raw.size());
+  payload_size = raw.size();
+  return value;
 }
 
 Status DecodeChunk(CodecId codec, std::string_view payload, std::span<uint8_t> out) {

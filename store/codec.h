@@ -30,6 +30,11 @@ struct EncodedChunk {
 // hint for future type-aware codecs.
 EncodedChunk EncodeChunk(std::span<const uint8_t> raw, DType dtype, const CodecOptions& options);
 
+// The stored value of a chunk in one allocation: codec byte, varint raw
+// size, payload (docs/format.md). `payload_size` receives the payload's size.
+std::string EncodeChunkValue(std::span<const uint8_t> raw, DType dtype, const CodecOptions& options,
+                             size_t& payload_size);
+
 // Decodes into `out`, which must have exactly `raw_size` bytes.
 Status DecodeChunk(CodecId codec, std::string_view payload, std::span<uint8_t> out);
 

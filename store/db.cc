@@ -29,6 +29,8 @@ rocksdb::ColumnFamilyOptions ChunkFamilyOptions() {
   options.enable_blob_garbage_collection = false;
   options.compression = rocksdb::kNoCompression;
   options.write_buffer_size = 128ull << 20;
+  // Room for the next window while one memtable flushes to blob files.
+  options.max_write_buffer_number = 4;
   return options;
 }
 

@@ -9,7 +9,8 @@ FileAnalysis AnalyzeFile(std::string_view file_name, ByteSpan bytes) {
   ByteSpan head = bytes.first(std::min<size_t>(bytes.size(), 64));
   for (const FormatParser& parser : AllFormatParsers()) {
     if (!parser.sniff(file_name, head)) continue;
-    Result<ParsedFile> parsed = parser.parse(bytes);
+    Result<ParsedFile> parsed =
+        parser.parse_named ? parser.parse_named(file_name, bytes) : parser.parse(bytes);
     if (parsed.ok()) {
       analysis.format = parsed->format.empty() ? std::string(parser.name) : parsed->format;
       analysis.segments = std::move(parsed->segments);

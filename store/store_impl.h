@@ -69,7 +69,5 @@ class StoreImpl final : public Store {
 
 // Size of a directory tree on disk (allocated blocks), for stats and gc.
 uint64_t DiskUsage(const std::filesystem::path& dir);
-// Chunk values: codec byte, varint raw size, payload (docs/format.md).
-std::string EncodeChunkValue(CodecId codec, uint64_t raw_size, std::string_view payload);
 
 }  // namespace re2po

@@ -83,15 +83,6 @@ uint64_t DiskUsage(const fs::path& dir) {
   return total;
 }
 
-std::string EncodeChunkValue(CodecId codec, uint64_t raw_size, std::string_view payload) {
-  std::string value;
-  value.reserve(payload.size() + 11);
-  value.push_back(static_cast<char>(codec));
-  PutVarint(value, raw_size);
-  value.append(payload);
-  return value;
-}
-
 Status Store::Init(const fs::path& dir) {
   std::error_code error;
   fs::create_directories(dir, error);

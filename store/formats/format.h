@@ -43,6 +43,10 @@ struct FormatParser {
   // Cheap check on the file name and first bytes (at most 64 are given).
   bool (*sniff)(std::string_view file_name, ByteSpan head);
   Result<ParsedFile> (*parse)(ByteSpan bytes);
+  // For formats whose companions are named after the file itself (a
+  // TensorFlow bundle "export.index" describes "export.data-00000-of-00001").
+  // When set, the planner calls it instead of `parse`.
+  Result<ParsedFile> (*parse_named)(std::string_view file_name, ByteSpan bytes) = nullptr;
 };
 
 // Every parser this build knows, in the order they are tried.

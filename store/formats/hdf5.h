@@ -1,0 +1,20 @@
+// HDF5 files (Keras .h5 weights and full models) through libhdf5's C API on
+// an in-memory file image. Contiguous, unfiltered datasets become tensor
+// segments at H5Dget_offset; chunked or compressed datasets stay metadata,
+// since their bytes on disk are not the tensor's bytes.
+#pragma once
+
+#include "store/formats/format.h"
+
+namespace re2po {
+
+// "\x89HDF\r\n\x1a\n" at offset 0 (files with a user block are not handled).
+bool LooksLikeHdf5(ByteSpan head);
+
+// Parses `bytes` without copying them. Serialised process-wide: libhdf5 is
+// built without thread safety in Debian's serial flavour.
+Result<ParsedFile> ParseHdf5(ByteSpan bytes);
+
+const FormatParser& Hdf5Format();
+
+}  // namespace re2po

@@ -1,0 +1,14 @@
+// libFuzzer target: whatever the input, the parser returns an error or
+// segments that are inside the input, sorted and disjoint.
+#include <cstdint>
+#include <cstdlib>
+
+#include "store/formats/pytorch.h"
+#include "tests/fuzz/segment_invariants.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const re2po::ByteSpan bytes(data, size);
+  auto parsed = re2po::ParsePytorch(bytes);
+  if (parsed.ok()) re2po::AbortUnlessValid(*parsed, size);
+  return 0;
+}
