@@ -4,9 +4,12 @@
 
 #include <cstring>
 #include <mutex>
+
 #include <string>
+#include "store/formats/isolated_parse.h"
 
 #include "store/formats/hdf5_dataset.h"
+#include "store/formats/isolated_parse.h"
 #include "store/formats/segment_checks.h"
 
 namespace re2po {
@@ -117,8 +120,12 @@ Result<ParsedFile> ParseHdf5(ByteSpan bytes) {
   return ParseLocked(bytes);
 }
 
+Result<ParsedFile> ParseHdf5Isolated(ByteSpan bytes) {
+  return ParseIsolated("hdf5", &ParseHdf5, bytes);
+}
+
 const FormatParser& Hdf5Format() {
-  static const FormatParser parser{"hdf5", &Sniff, &ParseHdf5};
+  static const FormatParser parser{"hdf5", &Sniff, &ParseHdf5Isolated};
   return parser;
 }
 

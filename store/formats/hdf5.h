@@ -14,6 +14,9 @@ bool LooksLikeHdf5(ByteSpan head);
 // Parses `bytes` without copying them. Serialised process-wide: libhdf5 is
 // built without thread safety in Debian's serial flavour.
 Result<ParsedFile> ParseHdf5(ByteSpan bytes);
+// The same in a forked child with memory and time limits: libhdf5 trusts
+// sizes it reads from the file (see store/formats/isolated_parse.h).
+Result<ParsedFile> ParseHdf5Isolated(ByteSpan bytes);
 
 const FormatParser& Hdf5Format();
 

@@ -27,7 +27,7 @@ Result<ParsedFile> ParseKeras(ByteSpan bytes) {
   // summary explains why this file was chunked generically.
   if (!weights->IsStored()) return Status::Unsupported("keras: weights entry is compressed");
   Result<ParsedFile> inner =
-      ParseHdf5(bytes.subspan(weights->data_offset, weights->compressed_size));
+      ParseHdf5Isolated(bytes.subspan(weights->data_offset, weights->compressed_size));
   if (!inner.ok()) return inner.status().WithContext("keras");
   ParsedFile parsed;
   parsed.format = "keras";
