@@ -226,6 +226,7 @@ Result<Recipe> Recipe::Decode(std::string_view bytes) {
     RETURN_IF_ERROR(GetDigest(decoder, extent.chunk));
     RETURN_IF_ERROR(decoder.GetVarint(length));
     if (length == 0) return Status::Corruption("recipe has an empty extent");
+    if (length > UINT64_MAX - end) return Status::Corruption("recipe extents overflow 2^64");
     end += length;
     extent.end = end;
   }

@@ -18,7 +18,7 @@ namespace re2po {
 class StoreImpl final : public Store {
  public:
   StoreImpl(std::filesystem::path dir, std::unique_ptr<WriterLock> lock, std::unique_ptr<Db> db,
-            const StoreOptions& options);
+            std::string fingerprint, const StoreOptions& options);
 
   std::shared_ptr<const CatalogSnapshot> Catalog() const override;
   Result<bool> Refresh() override;

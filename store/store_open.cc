@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <random>
+#include <thread>
 
 #include "store/coding.h"
 #include "store/keys.h"
@@ -65,6 +66,30 @@ Result<uint64_t> ReadCounterFrom(const Db& db, std::string_view key) {
   return counter;
 }
 
+struct StableReader {
+  std::unique_ptr<Db> db;
+  std::string fingerprint;
+};
+
+// A read-only open reads the MANIFEST, then the WAL, then opens files; a
+// writer flushing or compacting meanwhile can make it see half a state (a
+// committed version without its flushed recipes) or miss a deleted file.
+// So open until the database did not change across the open.
+Result<StableReader> OpenStableReader(const fs::path& db_dir) {
+  constexpr int kAttempts = 50;
+  for (int attempt = 1;; ++attempt) {
+    std::string before = Db::StateFingerprint(db_dir);
+    auto db = Db::Open(db_dir, Db::Mode::kReader);
+    bool stable = Db::StateFingerprint(db_dir) == before;
+    if (stable && !db.ok()) return db.status();
+    if (stable) return StableReader{std::move(db).value(), std::move(before)};
+    if (attempt == kAttempts) {
+      return Status::Busy("the store kept changing while it was being opened; try again");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10 * attempt));
+  }
+}
+
 }  // namespace
 
 uint64_t DiskUsage(const fs::path& dir) {
@@ -110,20 +135,28 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     ASSIGN_OR_RETURN(lock,
                      WriterLock::Acquire(options.dir, options.lock_timeout, options.on_lock_wait));
   }
-  auto mode = options.writer ? Db::Mode::kWriter : Db::Mode::kReader;
-  ASSIGN_OR_RETURN(auto db, Db::Open(DbDir(options.dir), mode));
-  auto store = std::make_unique<StoreImpl>(options.dir, std::move(lock), std::move(db), options);
+  std::unique_ptr<Db> db;
+  std::string fingerprint;
+  if (options.writer) {
+    ASSIGN_OR_RETURN(db, Db::Open(DbDir(options.dir), Db::Mode::kWriter));
+  } else {
+    ASSIGN_OR_RETURN(StableReader reader, OpenStableReader(DbDir(options.dir)));
+    db = std::move(reader.db);
+    fingerprint = std::move(reader.fingerprint);
+  }
+  auto store = std::make_unique<StoreImpl>(options.dir, std::move(lock), std::move(db),
+                                           std::move(fingerprint), options);
   RETURN_IF_ERROR(store->CheckSchema());
   RETURN_IF_ERROR(store->ReloadCatalog());
   return std::unique_ptr<Store>(std::move(store));
 }
 
 StoreImpl::StoreImpl(fs::path dir, std::unique_ptr<WriterLock> lock, std::unique_ptr<Db> db,
-                     const StoreOptions& options)
+                     std::string fingerprint, const StoreOptions& options)
     : dir_(std::move(dir)),
       lock_(std::move(lock)),
       db_(std::move(db)),
-      db_fingerprint_(Db::StateFingerprint(DbDir(dir_))),
+      db_fingerprint_(std::move(fingerprint)),
       // Each shard must hold several 1 MiB tensor pieces to be of any use.
       cache_(options.cache_bytes,
              std::clamp<size_t>(options.cache_bytes / (8 << 20), 1, options.cache_shards)) {}
@@ -201,7 +234,9 @@ Result<bool> StoreImpl::ReopenIfChanged(bool force) {
   if (db()->writer()) return false;
   std::string fingerprint = Db::StateFingerprint(DbDir(dir_));
   if (!force && fingerprint == db_fingerprint_) return false;
-  ASSIGN_OR_RETURN(std::shared_ptr<Db> fresh, Db::Open(DbDir(dir_), Db::Mode::kReader));
+  ASSIGN_OR_RETURN(StableReader reader, OpenStableReader(DbDir(dir_)));
+  std::shared_ptr<Db> fresh = std::move(reader.db);
+  fingerprint = std::move(reader.fingerprint);
   ASSIGN_OR_RETURN(auto catalog, LoadCatalog(*fresh));
   uint64_t old_generation = Catalog()->generation();
   {
