@@ -99,7 +99,7 @@ Result<ParsedFile> DecodeReply(std::string_view what, std::string_view reply) {
   return parsed;
 }
 
-uint64_t CurrentAddressSpace() {
+[[maybe_unused]] uint64_t CurrentAddressSpace() {
   unsigned long long pages = 0;
   if (std::FILE* statm = std::fopen("/proc/self/statm", "r")) {
     if (std::fscanf(statm, "%llu", &pages) != 1) pages = 0;

@@ -1,0 +1,65 @@
+// MountedRepository: opening and reading files. The store does the chunk
+// arithmetic (ReadFile touches only the chunks a range overlaps); here a read
+// is one call, and any failure is an I/O error that names the file.
+#include <algorithm>
+
+#include "fs/mounted_repo.h"
+
+namespace re2po::fs {
+namespace {
+
+// The chunks [offset, offset + length) overlaps, for the error message.
+std::string ChunksOf(const Recipe& recipe, uint64_t offset, uint64_t length) {
+  if (offset >= recipe.size() || length == 0) return "none";
+  const uint64_t last = std::min(recipe.size(), offset + length) - 1;
+  std::string names;
+  const size_t first_index = recipe.ExtentAt(offset);
+  const size_t last_index = recipe.ExtentAt(last);
+  for (size_t i = first_index; i <= last_index && i < first_index + 4; ++i) {
+    if (!names.empty()) names += ", ";
+    names += recipe.extents[i].chunk.Hex();
+  }
+  if (last_index >= first_index + 4) names += ", ...";
+  return names;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<OpenFile>> MountedRepository::Open(uint64_t ino) {
+  ASSIGN_OR_RETURN(Node node, NodeOf(ino));
+  if (node.kind != NodeKind::kEntry || node.tree_entry().type != EntryType::kFile) {
+    return Status::InvalidArgument(Describe(node) + " is not a regular file");
+  }
+  const TreeEntry& entry = node.tree_entry();
+  Result<std::shared_ptr<const Recipe>> recipe = store_->FileRecipe(entry.digest);
+  if (!recipe.ok()) {
+    // The tree names the file, so a missing recipe is damage, not absence.
+    return Status::IOError("opening " + Describe(node) + " (file " + entry.digest.Hex() +
+                           "): " + recipe.status().ToString());
+  }
+  if ((*recipe)->size() != entry.size) {
+    return Status::Corruption("opening " + Describe(node) + ": the recipe holds " +
+                              std::to_string((*recipe)->size()) + " bytes, the tree says " +
+                              std::to_string(entry.size));
+  }
+  const VersionRecord& record = node.version->record();
+  auto file = std::make_unique<OpenFile>();
+  file->usage = usage_->Counters(record.model, record.version);
+  file->usage->Opened();
+  file->recipe = std::move(recipe).value();
+  file->node = std::move(node);
+  return file;
+}
+
+Result<size_t> MountedRepository::Read(const OpenFile& file, uint64_t offset,
+                                       std::span<uint8_t> out) {
+  file.usage->Touch();
+  Result<size_t> count = store_->ReadFile(*file.recipe, offset, out);
+  if (count.ok()) return count;
+  return Status::IOError(
+      "reading " + Describe(file.node) + " (file " + file.node.tree_entry().digest.Hex() +
+      ") at offset " + std::to_string(offset) + "+" + std::to_string(out.size()) + ", chunks " +
+      ChunksOf(*file.recipe, offset, out.size()) + ": " + count.status().ToString());
+}
+
+}  // namespace re2po::fs

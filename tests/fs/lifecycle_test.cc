@@ -1,0 +1,184 @@
+// Mounting and unmounting: background mode returns once the mount answers,
+// SIGTERM/SIGINT/umount end the daemon cleanly, a SIGKILLed daemon's stale
+// mountpoint is recovered by the next mount, mount(8)-style options are
+// accepted, errors are reported, and allow_other lets other users in.
+#include "tests/fs/mount_fixture.h"
+
+namespace re2po::testing {
+namespace {
+
+class LifecycleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    source_ = store_.scratch() / "source";
+    WriteFileText(source_ / "model.txt", "weights\n");
+    WriteFileBytes(source_ / "blob.bin", RandomBytes(300000, 3));
+    store_.Import("m", 1, source_);
+    store_.CloseWriter();
+  }
+
+  // The mountpoint is usable as a plain directory again (no ENOTCONN, not FUSE).
+  static bool Unmounted(const stdfs::path& mountpoint) {
+    struct statfs info {};
+    return ::statfs(mountpoint.c_str(), &info) == 0 && info.f_type != kFuseMagic;
+  }
+
+  TestStore store_;
+  stdfs::path source_;
+};
+
+TEST_F(LifecycleTest, BackgroundMountIsUsableOnTheNextLine) {
+  REQUIRE_FUSE();
+  // One shell line: mount, then use it at once.
+  TempDir dir;
+  const stdfs::path mountpoint = dir.path() / "mnt";
+  stdfs::create_directories(mountpoint);
+  CommandResult result =
+      RunCommand(ShellQuote(BuiltTool("mount.re2po")) + " " + ShellQuote(store_.dir().string()) +
+                 " " + ShellQuote(mountpoint.string()) + " && cat " +
+                 ShellQuote((mountpoint / "m/1/model.txt").string()));
+  ForceUnmount(mountpoint);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "weights\n");
+}
+
+TEST_F(LifecycleTest, SigtermUnmountsCleanly) {
+  REQUIRE_FUSE();
+  for (int sig : {SIGTERM, SIGINT}) {
+    TestMount mount(store_.dir());
+    START_MOUNT(mount);
+    ASSERT_EQ(ReadFileBytes(mount.path("m/1/model.txt")).size(), 8u);
+    ASSERT_EQ(::kill(mount.pid(), sig), 0);
+    ASSERT_TRUE(mount.WaitForExit(std::chrono::seconds(20))) << "daemon ignored signal " << sig;
+    EXPECT_TRUE(WIFEXITED(mount.exit_status()) && WEXITSTATUS(mount.exit_status()) == 0)
+        << "signal " << sig << ": status " << mount.exit_status() << "\n"
+        << mount.Log();
+    EXPECT_TRUE(Unmounted(mount.mountpoint())) << "stale mount after signal " << sig;
+  }
+}
+
+TEST_F(LifecycleTest, UmountAndFusermountEndTheDaemon) {
+  REQUIRE_FUSE();
+  for (const std::string tool : {"umount", "fusermount3 -u"}) {
+    TestMount mount(store_.dir());
+    START_MOUNT(mount);
+    CommandResult result = RunCommand(tool + " " + ShellQuote(mount.mountpoint().string()));
+    EXPECT_EQ(result.exit_code, 0) << tool << ": " << result.err;
+    ASSERT_TRUE(mount.WaitForExit(std::chrono::seconds(20))) << tool;
+    EXPECT_TRUE(WIFEXITED(mount.exit_status()) && WEXITSTATUS(mount.exit_status()) == 0) << tool;
+    EXPECT_TRUE(Unmounted(mount.mountpoint())) << tool;
+  }
+}
+
+TEST_F(LifecycleTest, StaleMountOfAKilledDaemonIsRecovered) {
+  REQUIRE_FUSE();
+  TempDir dir;
+  const stdfs::path mountpoint = dir.path() / "mnt";
+  stdfs::create_directories(mountpoint);
+  {
+    TestMount killed(store_.dir(), mountpoint, {});
+    START_MOUNT(killed);
+    ASSERT_EQ(::kill(killed.pid(), SIGKILL), 0);
+    ASSERT_TRUE(killed.WaitForExit(std::chrono::seconds(20)));
+    struct statfs info {};
+    EXPECT_EQ(::statfs(mountpoint.c_str(), &info), -1);
+    EXPECT_EQ(errno, ENOTCONN) << "expected a stale mount";
+    killed.Forget();  // leave it stale for the next mount to find
+  }
+  TestMount recovered(store_.dir(), mountpoint, {});
+  START_MOUNT(recovered);
+  EXPECT_EQ(ReadFileBytes(recovered.path("m/1/model.txt")).size(), 8u);
+  EXPECT_NE(recovered.Log().find("stale mount"), std::string::npos) << recovered.Log();
+  recovered.Stop();
+  EXPECT_TRUE(Unmounted(mountpoint));
+}
+
+TEST_F(LifecycleTest, FstabStyleOptionsAreAcceptedAndDropped) {
+  REQUIRE_FUSE();
+  TestMount mount(store_.dir(),
+                  {"rw,defaults,noauto,nofail,_netdev,x-systemd.automount,"
+                   "x-systemd.idle-timeout=60,noatime,nosuid,nodev,cache_size=64M,log_level=debug",
+                   /*background=*/true});
+  START_MOUNT(mount);
+  EXPECT_EQ(CompareTrees(source_, mount.path("m/1")), "");
+}
+
+TEST_F(LifecycleTest, MountErrorsAreReportedWithExitCodeOne) {
+  REQUIRE_FUSE();
+  TempDir dir;
+  const std::string tool = ShellQuote(BuiltTool("mount.re2po"));
+  const std::string mnt = ShellQuote(dir.path().string());
+  CommandResult no_store =
+      RunCommand(tool + " " + ShellQuote((dir.path() / "nope").string()) + " " + mnt);
+  EXPECT_EQ(no_store.exit_code, 1);
+  EXPECT_NE(no_store.err.find("no store"), std::string::npos) << no_store.err;
+
+  CommandResult not_a_store = RunCommand(tool + " " + mnt + " " + mnt);
+  EXPECT_EQ(not_a_store.exit_code, 1);
+  EXPECT_FALSE(not_a_store.err.empty());
+
+  CommandResult no_mountpoint = RunCommand(tool + " " + ShellQuote(store_.dir().string()) + " " +
+                                           ShellQuote((dir.path() / "missing").string()));
+  EXPECT_EQ(no_mountpoint.exit_code, 1);
+  EXPECT_NE(no_mountpoint.err.find("missing"), std::string::npos) << no_mountpoint.err;
+
+  CommandResult bad_option = RunCommand(tool + " " + ShellQuote(store_.dir().string()) + " " + mnt +
+                                        " -o cache_size=lots");
+  EXPECT_EQ(bad_option.exit_code, 1);
+  EXPECT_NE(bad_option.err.find("cache_size=lots"), std::string::npos) << bad_option.err;
+
+  CommandResult unknown =
+      RunCommand(tool + " " + ShellQuote(store_.dir().string()) + " " + mnt + " -o frobnicate");
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("frobnicate"), std::string::npos) << unknown.err;
+}
+
+TEST_F(LifecycleTest, SecondMountOnALiveMountpointIsRefused) {
+  REQUIRE_FUSE();
+  TestMount mount(store_.dir());
+  START_MOUNT(mount);
+  CommandResult again =
+      RunCommand(ShellQuote(BuiltTool("mount.re2po")) + " " + ShellQuote(store_.dir().string()) +
+                 " " + ShellQuote(mount.mountpoint().string()));
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("already"), std::string::npos) << again.err;
+  EXPECT_EQ(ReadFileBytes(mount.path("m/1/model.txt")).size(), 8u);
+}
+
+// Runs `path`'s stat as user nobody in a child; returns its errno (0: success).
+int StatAsNobody(const stdfs::path& path) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(200);
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) ::_exit(errno);
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd < 0) ::_exit(errno);
+    char byte;
+    ::_exit(::read(fd, &byte, 1) == 1 ? 0 : 201);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 255;
+}
+
+TEST_F(LifecycleTest, AllowOtherLetsOtherUsersRead) {
+  REQUIRE_FUSE();
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch to another user";
+  TempDir dir;
+  stdfs::permissions(dir.path(), static_cast<stdfs::perms>(0755));
+  const stdfs::path mountpoint = dir.path() / "mnt";
+  stdfs::create_directories(mountpoint);
+  stdfs::permissions(mountpoint, static_cast<stdfs::perms>(0755));
+  {
+    TestMount mount(store_.dir(), mountpoint, {});
+    START_MOUNT(mount);
+    EXPECT_EQ(StatAsNobody(mount.path("m/1/model.txt")), EACCES);
+  }
+  TestMount mount(store_.dir(), mountpoint, {"allow_other", false});
+  START_MOUNT(mount);
+  EXPECT_EQ(StatAsNobody(mount.path("m/1/model.txt")), 0);
+}
+
+}  // namespace
+}  // namespace re2po::testing

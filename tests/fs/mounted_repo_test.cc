@@ -1,0 +1,144 @@
+// MountedRepository driven directly, with a real store and no FUSE: the same
+// calls the callbacks make.
+#include "fs/mounted_repo.h"
+#include "tests/fs/mount_fixture.h"
+
+namespace re2po::fs {
+namespace {
+using namespace re2po::testing;
+
+class MountedRepoTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    source_ = store_.scratch() / "source";
+    WriteFileText(source_ / "config.json", "{}\n");
+    WriteFileBytes(source_ / "sub" / "weights.bin", RandomBytes(500000, 9));
+    std::filesystem::create_symlink("sub/weights.bin", source_ / "link");
+    store_.Import("model", 3, source_, {{"stage", "dev"}});
+    repo_ = OpenRepo();
+  }
+
+  std::unique_ptr<MountedRepository> OpenRepo() {
+    StoreOptions options;
+    options.dir = store_.dir();
+    auto store = Store::Open(options);
+    if (!store.ok()) throw std::runtime_error(store.status().ToString());
+    RepoOptions repo_options;
+    repo_options.owner = {123, 456};
+    return std::make_unique<MountedRepository>(
+        std::move(store).value(), std::make_unique<UsageRecorder>("", "test"), repo_options);
+  }
+
+  uint64_t Walk(const std::string& path) {
+    uint64_t ino = kRootIno;
+    std::string rest = path;
+    while (!rest.empty()) {
+      const size_t slash = rest.find('/');
+      const std::string name = rest.substr(0, slash);
+      rest = slash == std::string::npos ? "" : rest.substr(slash + 1);
+      auto entry = repo_->Lookup(ino, name);
+      if (!entry.ok()) throw std::runtime_error(entry.status().ToString());
+      ino = entry->ino;
+    }
+    return ino;
+  }
+
+  std::vector<std::string> Names(uint64_t ino) {
+    auto listing = repo_->OpenDir(ino);
+    if (!listing.ok()) throw std::runtime_error(listing.status().ToString());
+    std::vector<std::string> names;
+    for (const DirEntry& entry : **listing) names.push_back(entry.name);
+    return names;
+  }
+
+  TestStore store_;
+  stdfs::path source_;
+  std::unique_ptr<MountedRepository> repo_;
+};
+
+TEST_F(MountedRepoTest, LooksUpListsAndReads) {
+  EXPECT_EQ(Names(kRootIno), (std::vector<std::string>{".", "..", "model"}));
+  EXPECT_EQ(Names(Walk("model")), (std::vector<std::string>{".", "..", "3", "latest"}));
+  EXPECT_EQ(Names(Walk("model/3")),
+            (std::vector<std::string>{".", "..", "config.json", "link", "sub"}));
+  EXPECT_EQ(*repo_->ReadLink(Walk("model/latest")), "3");
+  EXPECT_EQ(*repo_->ReadLink(Walk("model/3/link")), "sub/weights.bin");
+
+  const uint64_t file = Walk("model/3/sub/weights.bin");
+  auto attr = repo_->GetAttr(file);
+  ASSERT_TRUE(attr.ok());
+  EXPECT_EQ(attr->attr.st_size, 500000);
+  EXPECT_EQ(attr->attr.st_uid, 123u);
+  EXPECT_EQ(attr->timeout, 3600.0);
+  EXPECT_EQ(repo_->GetAttr(Walk("model"))->timeout, 1.0);
+
+  auto open = repo_->Open(file);
+  ASSERT_TRUE(open.ok()) << open.status().ToString();
+  const std::vector<uint8_t> expected = RandomBytes(500000, 9);
+  std::vector<uint8_t> buffer(300000);
+  auto count = repo_->Read(**open, 250000, buffer);
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 250000u);
+  EXPECT_EQ(std::memcmp(buffer.data(), expected.data() + 250000, 250000), 0);
+  EXPECT_EQ(*repo_->Read(**open, 600000, buffer), 0u);
+}
+
+TEST_F(MountedRepoTest, MissesAreNotFound) {
+  const uint64_t model = Walk("model");
+  for (const char* name : {"03", "4", "+3", "latest2", ""}) {
+    auto entry = repo_->Lookup(model, name);
+    ASSERT_FALSE(entry.ok()) << name;
+    EXPECT_TRUE(entry.status().IsNotFound()) << name;
+  }
+  EXPECT_TRUE(repo_->Lookup(kRootIno, "nobody").status().IsNotFound());
+  EXPECT_TRUE(repo_->GetAttr(987654321).status().IsNotFound());
+  EXPECT_FALSE(repo_->Open(Walk("model/3/sub")).ok());
+}
+
+TEST_F(MountedRepoTest, ForgetDropsInodesTheKernelNoLongerHolds) {
+  const uint64_t file = Walk("model/3/config.json");
+  EXPECT_TRUE(repo_->GetAttr(file).ok());
+  repo_->Forget(file, 1);
+  EXPECT_TRUE(repo_->GetAttr(file).status().IsNotFound());
+}
+
+TEST_F(MountedRepoTest, XattrsOfVersionsAndFiles) {
+  const uint64_t version = Walk("model/3");
+  EXPECT_EQ(**repo_->GetXattr(version, "user.re2po.label.stage"), "dev");
+  EXPECT_EQ(std::string(*repo_->ListXattr(version)),
+            std::string("user.re2po.digest\0user.re2po.label.stage\0", 41));
+  EXPECT_EQ(**repo_->GetXattr(Walk("model/3/config.json"), "user.re2po.digest"),
+            Sha256Hex(source_ / "config.json"));
+  EXPECT_FALSE(repo_->GetXattr(Walk("model/3/sub"), "user.re2po.digest")->has_value());
+}
+
+TEST_F(MountedRepoTest, RefreshShowsNewVersionsAndTellsWhatToForget) {
+  const uint64_t model = Walk("model");
+  store_.Import("model", 4, source_);
+  auto changes = repo_->Refresh();
+  ASSERT_TRUE(changes.ok()) << changes.status().ToString();
+  EXPECT_FALSE(changes->empty());
+  EXPECT_EQ(Names(model), (std::vector<std::string>{".", "..", "3", "4", "latest"}));
+  EXPECT_EQ(*repo_->ReadLink(Walk("model/latest")), "4");
+  auto again = repo_->Refresh();
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->empty());
+}
+
+TEST_F(MountedRepoTest, OpenFileOutlivesItsVersion) {
+  auto open = repo_->Open(Walk("model/3/sub/weights.bin"));
+  ASSERT_TRUE(open.ok());
+  ASSERT_OK(store_.writer().Remove("model", 3));
+  ASSERT_TRUE(repo_->Refresh().ok());
+  EXPECT_TRUE(repo_->Lookup(kRootIno, "model").status().IsNotFound());
+  std::vector<uint8_t> buffer(500000);
+  auto count = repo_->Read(**open, 0, buffer);
+  if (count.ok()) {
+    EXPECT_EQ(buffer, RandomBytes(500000, 9));
+  } else {
+    EXPECT_EQ(count.status().code(), StatusCode::kIOError) << count.status().ToString();
+  }
+}
+
+}  // namespace
+}  // namespace re2po::fs
