@@ -9,7 +9,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libssl-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy python3-torch python3-torchvision python3-onnx python3-h5py
-  fio attr util-linux e2fsprogs
+  fio attr util-linux e2fsprogs python3-yaml systemd man-db groff dpkg-dev file
 )
 PACKAGES+=("$@")
 
