@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "store/store_impl.h"
+#include "store/test_hooks.h"
 
 namespace re2po {
 namespace {
@@ -15,8 +16,12 @@ constexpr uint64_t kWindowBytes = 64ull << 20;
 
 }  // namespace
 
-ChunkWriter::ChunkWriter(Db& db, CodecOptions codec, unsigned threads)
-    : db_(db), codec_(codec), threads_(std::max(1u, threads)) {}
+ChunkWriter::ChunkWriter(Db& db, CodecOptions codec, unsigned threads,
+                         std::function<Status(uint64_t)> space_check)
+    : db_(db),
+      codec_(codec),
+      space_check_(std::move(space_check)),
+      threads_(std::max(1u, threads)) {}
 
 void ChunkWriter::ProcessRange(ByteSpan bytes, std::span<const PlannedChunk> chunks,
                                std::span<Work> work) {
@@ -28,6 +33,7 @@ void ChunkWriter::ProcessRange(ByteSpan bytes, std::span<const PlannedChunk> chu
     if (!work[i].known) {
       work[i].value = EncodeChunkValue(data, chunks[i].dtype, codec_, work[i].payload_size);
     }
+    CrashPointChunkBytes(data.size());
   }
 }
 
@@ -87,6 +93,13 @@ Result<Recipe> ChunkWriter::StoreFile(ByteSpan bytes, const std::vector<PlannedC
     }
     RETURN_IF_ERROR(wait_pending());
     std::shared_ptr<rocksdb::WriteBatch> batch = BatchWindow(window, work);
+    if (batch->Count() > 0 && space_check_) {
+      Status space = space_check_(batch->GetDataSize());
+      if (!space.ok()) {
+        RETURN_IF_ERROR(wait_pending());
+        return space;
+      }
+    }
     if (batch->Count() > 0) {
       pending = std::async(std::launch::async,
                            [this, batch] { return db_.Write(*batch, /*durable=*/false); });

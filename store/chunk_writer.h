@@ -5,6 +5,7 @@
 
 #include <rocksdb/write_batch.h>
 
+#include <functional>
 #include <future>
 #include <memory>
 #include <span>
@@ -28,7 +29,9 @@ struct ChunkWriterStats {
 
 class ChunkWriter {
  public:
-  ChunkWriter(Db& db, CodecOptions codec, unsigned threads);
+  // `space_check` is asked before each write whether that many bytes fit.
+  ChunkWriter(Db& db, CodecOptions codec, unsigned threads,
+              std::function<Status(uint64_t)> space_check);
 
   // Stores the chunks of `bytes` cut as `chunks`; `on_bytes` is told how
   // many bytes each window covered.
@@ -53,6 +56,7 @@ class ChunkWriter {
 
   Db& db_;
   CodecOptions codec_;
+  std::function<Status(uint64_t)> space_check_;
   unsigned threads_;
   std::unordered_set<Digest, DigestHash> written_;  // by this import, maybe not yet flushed
   ChunkWriterStats stats_;

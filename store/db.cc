@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <cstdarg>
+#include <cstdio>
 #include <vector>
 
 #include "store/log.h"
@@ -34,11 +36,36 @@ rocksdb::ColumnFamilyOptions ChunkFamilyOptions() {
   return options;
 }
 
+// RocksDB's own log goes to the "rocksdb" spdlog logger: nothing is written
+// in db/ just to open it, so a refused open leaves the store untouched.
+class RocksLogger final : public rocksdb::Logger {
+ public:
+  RocksLogger()
+      : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL), log_(re2po::Logger("rocksdb")) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel()) return;
+    char buffer[1024];
+    vsnprintf(buffer, sizeof buffer, format, ap);
+    if (level >= rocksdb::InfoLogLevel::ERROR_LEVEL) {
+      log_->error("{}", buffer);
+    } else {
+      log_->warn("{}", buffer);
+    }
+  }
+
+ private:
+  std::shared_ptr<spdlog::logger> log_;
+};
+
 rocksdb::DBOptions MakeDbOptions(Db::Mode mode) {
   rocksdb::DBOptions options;
   options.create_if_missing = mode == Db::Mode::kCreate;
   options.create_missing_column_families = mode == Db::Mode::kCreate;
-  options.error_if_exists = mode == Db::Mode::kCreate;
+  options.error_if_exists = false;  // Store::Init checks for an existing store itself
   // Chunks are written without the WAL and made durable by a flush before
   // the version that uses them commits; atomic flush keeps chunk payloads
   // and chunk infos from ever being durable one without the other.
@@ -47,6 +74,14 @@ rocksdb::DBOptions MakeDbOptions(Db::Mode mode) {
   options.keep_log_file_num = 4;
   options.max_open_files = -1;  // readers keep files open across a writer's compactions
   options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  options.info_log = std::make_shared<RocksLogger>();
+  // Preallocating a 140 MB WAL and 256 MB blob files fills a small disk
+  // before a single byte is stored; the WAL only carries commits anyway.
+  options.allow_fallocate = false;
+  // Chunks are written without the WAL and flushed by a successful import;
+  // those of a failed import are dropped at close instead of filling the disk.
+  options.avoid_flush_during_shutdown = true;
+  options.max_total_wal_size = 8 << 20;
   return options;
 }
 

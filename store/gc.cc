@@ -5,6 +5,7 @@
 
 #include <unordered_set>
 
+#include "store/free_space.h"
 #include "store/keys.h"
 #include "store/log.h"
 #include "store/store_impl.h"
@@ -28,10 +29,25 @@ Result<DigestSet> LiveFiles(Db& db) {
   return live;
 }
 
-Status CompactEverything(Db& db) {
+uint64_t BlobBytes(const std::filesystem::path& db_dir) {
+  uint64_t total = 0;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(db_dir, error)) {
+    if (entry.path().extension() == ".blob") total += entry.file_size(error);
+  }
+  return total;
+}
+
+// Forced blob garbage collection rewrites the live blobs of every blob file,
+// which needs room for them; on a nearly full disk gc still deletes blob
+// files that hold only garbage, and says what it could not do.
+Status CompactEverything(Db& db, const std::filesystem::path& store_dir, bool& relocated) {
   rocksdb::CompactRangeOptions options;
   options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  options.blob_garbage_collection_policy = rocksdb::BlobGarbageCollectionPolicy::kForce;
+  relocated = CheckFreeSpace(store_dir, BlobBytes(store_dir / "db")).ok();
+  options.blob_garbage_collection_policy = relocated
+                                               ? rocksdb::BlobGarbageCollectionPolicy::kForce
+                                               : rocksdb::BlobGarbageCollectionPolicy::kDisable;
   options.blob_garbage_collection_age_cutoff = 1.0;
   for (size_t i = 0; i < static_cast<size_t>(Cf::kCount); ++i) {
     RETURN_IF_ERROR(
@@ -80,7 +96,13 @@ Result<GcSummary> StoreImpl::CollectGarbage(const ProgressFn& progress) {
   RETURN_IF_ERROR(db()->Write(batch, /*durable=*/true));
   RETURN_IF_ERROR(db()->FlushAll());
   if (progress) progress(2, 3);
-  RETURN_IF_ERROR(CompactEverything(*db()));
+  bool relocated = false;
+  RETURN_IF_ERROR(CompactEverything(*db(), dir_, relocated));
+  if (!relocated) {
+    Logger("gc")->warn(
+        "too little free space to rewrite blob files that mix live and dead chunks; "
+        "only wholly dead blob files were deleted. Free some space and run gc again.");
+  }
   if (progress) progress(3, 3);
   summary.disk_bytes_after = DiskUsage(dir_);
   Logger("gc")->info("removed {} chunks ({} bytes) and {} recipes", summary.chunks_removed,

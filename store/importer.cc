@@ -8,6 +8,7 @@
 
 #include "store/chunk_writer.h"
 #include "store/coding.h"
+#include "store/free_space.h"
 #include "store/import_planner.h"
 #include "store/keys.h"
 #include "store/log.h"
@@ -51,7 +52,8 @@ class FileStorer {
       : store_(store),
         request_(request),
         total_(total),
-        writer_(*store.db(), request.codec, std::max(1u, std::thread::hardware_concurrency())) {}
+        writer_(*store.db(), request.codec, std::max(1u, std::thread::hardware_concurrency()),
+                [&store](uint64_t bytes) { return CheckFreeSpace(store.dir(), bytes); }) {}
 
   Status Store(const FilePlan& plan, TreeEntry& entry) {
     ByteSpan bytes = plan.mapped->bytes();
@@ -125,6 +127,7 @@ Result<ImportSummary> RunImport(StoreImpl& store, const ImportRequest& request) 
   auto catalog = store.Catalog();
   ASSIGN_OR_RETURN(uint64_t version, ChooseVersion(*catalog, request));
   ASSIGN_OR_RETURN(SourceTree source, ScanSource(request.source));
+  RETURN_IF_ERROR(CheckFreeSpace(store.dir(), 0));
   ASSIGN_OR_RETURN(std::vector<FilePlan> plans, PlanFiles(source, request.format_aware));
 
   ImportSummary summary;

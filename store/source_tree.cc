@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <deque>
+#include <map>
 #include <memory>
 
 #include "store/names.h"
@@ -45,7 +47,7 @@ class Scanner {
     for (const std::string& name : names) {
       std::string child_relative = relative.empty() ? name : relative + "/" + name;
       Status valid = ValidatePathComponent(name);
-      if (!valid.ok()) return valid.WithContext("in '" + (dir / name).string() + "'");
+      if (!valid.ok()) return valid.WithContext("in '" + dir.string() + "'");
       RETURN_IF_ERROR(AddEntry(dir / name, index, name, child_relative));
     }
     return Status::Ok();
@@ -115,6 +117,83 @@ class Scanner {
   SourceTree tree_;
 };
 
+std::string RelativePathOf(const std::vector<TreeEntry>& entries, uint32_t index) {
+  std::string path;
+  while (index != 0) {
+    path = path.empty() ? entries[index].name : entries[index].name + "/" + path;
+    index = entries[index].parent;
+  }
+  return path;
+}
+
+// Lexical checks cannot see through a symlink: with `a/up -> ..`, the
+// target `up/../..` of a/x stays inside on paper and leaves the tree on
+// disk. So targets are resolved the way the kernel will: every symlink of
+// the tree that a target passes through is replaced by its own target.
+constexpr int kMaxSymlinkExpansions = 40;
+
+std::deque<std::string> Components(const std::string& path) {
+  std::deque<std::string> parts;
+  for (size_t start = 0; start <= path.size();) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string::npos) slash = path.size();
+    parts.push_back(path.substr(start, slash - start));
+    start = slash + 1;
+  }
+  return parts;
+}
+
+std::string Join(const std::vector<std::string>& parts) {
+  std::string joined;
+  for (const auto& part : parts) joined += (joined.empty() ? "" : "/") + part;
+  return joined;
+}
+
+bool ResolvesInside(const std::map<std::string, std::string>& symlinks, const std::string& dir,
+                    const std::string& target) {
+  std::vector<std::string> stack;
+  for (auto& part : Components(dir)) {
+    if (!part.empty()) stack.push_back(part);
+  }
+  std::deque<std::string> pending = Components(target);
+  int expansions = 0;
+  while (!pending.empty()) {
+    std::string part = std::move(pending.front());
+    pending.pop_front();
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      if (stack.empty()) return false;
+      stack.pop_back();
+      continue;
+    }
+    stack.push_back(part);
+    auto link = symlinks.find(Join(stack));
+    if (link == symlinks.end() || pending.empty()) continue;
+    if (++expansions > kMaxSymlinkExpansions || link->second.starts_with("/")) return false;
+    stack.pop_back();
+    std::deque<std::string> expanded = Components(link->second);
+    pending.insert(pending.begin(), expanded.begin(), expanded.end());
+  }
+  return true;
+}
+
+Status CheckSymlinksResolveInside(const SourceTree& tree) {
+  std::map<std::string, std::string> symlinks;
+  for (uint32_t i = 1; i < tree.entries.size(); ++i) {
+    if (tree.entries[i].type == EntryType::kSymlink) {
+      symlinks[RelativePathOf(tree.entries, i)] = tree.entries[i].target;
+    }
+  }
+  for (const auto& [link, target] : symlinks) {
+    std::string dir = link.substr(0, link.rfind('/') == std::string::npos ? 0 : link.rfind('/'));
+    if (!ResolvesInside(symlinks, dir, target)) {
+      return Status::InvalidArgument("refused symlink '" + link + "' -> '" + target +
+                                     "': through other symlinks of the tree it leads outside it");
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 bool SymlinkStaysInside(const std::string& link_dir, const std::string& target) {
@@ -158,7 +237,9 @@ Result<SourceTree> ScanSource(const fs::path& source) {
     return Status::InvalidArgument("cannot import '" + source.string() +
                                    "': not a regular file or directory");
   }
-  return scanner.Take();
+  SourceTree tree = scanner.Take();
+  RETURN_IF_ERROR(CheckSymlinksResolveInside(tree));
+  return tree;
 }
 
 }  // namespace re2po

@@ -67,6 +67,9 @@ class StoreImpl final : public Store {
   std::unordered_map<Digest, std::shared_ptr<const Recipe>, DigestHash> recipes_;
 };
 
+// Refuses stores written by a newer schema than this build knows.
+Status CheckSchemaOf(const Db& db, const std::filesystem::path& dir);
+
 // Size of a directory tree on disk (allocated blocks), for stats and gc.
 uint64_t DiskUsage(const std::filesystem::path& dir);
 

@@ -121,6 +121,7 @@ Status Store::Init(const fs::path& dir) {
                                    "directory");
   }
   ASSIGN_OR_RETURN(auto lock, WriterLock::Acquire(dir, std::chrono::seconds(10), nullptr));
+  fs::create_directories(DbDir(dir), error);  // RocksDB logs an error if it must
   ASSIGN_OR_RETURN(auto db, Db::Open(DbDir(dir), Db::Mode::kCreate));
   RETURN_IF_ERROR(WriteInitialMeta(*db));
   fs::create_directories(dir / "usage", error);
@@ -138,6 +139,12 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   std::unique_ptr<Db> db;
   std::string fingerprint;
   if (options.writer) {
+    // A damaged store, or one from a newer schema, must be refused before a
+    // read-write open rewrites its MANIFEST, WAL and OPTIONS.
+    {
+      ASSIGN_OR_RETURN(StableReader probe, OpenStableReader(DbDir(options.dir)));
+      RETURN_IF_ERROR(CheckSchemaOf(*probe.db, options.dir));
+    }
     ASSIGN_OR_RETURN(db, Db::Open(DbDir(options.dir), Db::Mode::kWriter));
   } else {
     ASSIGN_OR_RETURN(StableReader reader, OpenStableReader(DbDir(options.dir)));
@@ -166,16 +173,18 @@ Status StoreImpl::RequireWriter() const {
   return Status::Ok();
 }
 
-Status StoreImpl::CheckSchema() {
-  ASSIGN_OR_RETURN(auto value, db()->Get(Cf::kMeta, keys::kSchema));
+Status StoreImpl::CheckSchema() { return CheckSchemaOf(*db(), dir_); }
+
+Status CheckSchemaOf(const Db& db, const fs::path& dir) {
+  ASSIGN_OR_RETURN(auto value, db.Get(Cf::kMeta, keys::kSchema));
   if (!value || value->size() != 4) {
-    return Status::Corruption(dir_.string() + " has no schema version: not a re2po store");
+    return Status::Corruption(dir.string() + " has no schema version: not a re2po store");
   }
   Decoder decoder(*value, "schema");
   uint32_t schema = 0;
   RETURN_IF_ERROR(decoder.GetFixed32(schema));
   if (schema > kSchemaVersion) {
-    return Status::Unsupported("the store at " + dir_.string() + " has schema " +
+    return Status::Unsupported("the store at " + dir.string() + " has schema " +
                                std::to_string(schema) + ", newer than this re2po understands (" +
                                std::to_string(kSchemaVersion) + "); upgrade re2po");
   }

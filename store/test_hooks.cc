@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <string>
 
@@ -33,6 +34,14 @@ void CrashPointBytes(uint64_t bytes_done) {
   if (!point.starts_with("bytes:")) return;
   static const uint64_t limit = std::strtoull(point.c_str() + 6, nullptr, 10);
   if (bytes_done >= limit) Die();
+}
+
+void CrashPointChunkBytes(uint64_t chunk_bytes) {
+  const std::string& point = Configured();
+  if (!point.starts_with("chunk-bytes:")) return;
+  static const uint64_t limit = std::strtoull(point.c_str() + 12, nullptr, 10);
+  static std::atomic<uint64_t> hashed{0};
+  if (hashed.fetch_add(chunk_bytes) + chunk_bytes >= limit) Die();
 }
 
 }  // namespace re2po

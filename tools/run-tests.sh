@@ -45,7 +45,7 @@ release_suite() {
 }
 
 python_suite() {
-  RE2PO_BIN="$ROOT/build/tools/re2po" /usr/bin/python3 -m unittest discover -s tests/python -t . -v 2>&1 | tail -n 30
+  RE2PO_BIN="$ROOT/build/tools/re2po" /usr/bin/python3 -m unittest discover -s tests/python -v 2>&1 | tail -n 30
   return "${PIPESTATUS[0]}"
 }
 
