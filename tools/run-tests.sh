@@ -49,9 +49,12 @@ python_suite() {
   return "${PIPESTATUS[0]}"
 }
 
+# GCC 12 reports spurious flow warnings (stringop-overflow, maybe-
+# uninitialized) inside libstdc++ once sanitizer instrumentation is on;
+# warnings are errors in the Release build above, not in these.
 asan_suite() {
   build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRE2PO_SANITIZE=address \
-    -DRE2PO_BUILD_BENCH=OFF || return 1
+    -DRE2PO_WERROR=OFF -DRE2PO_BUILD_BENCH=OFF || return 1
   # The data-heavy cases run at a reduced size under the sanitizers.
   (cd build-asan && RE2PO_TEST_SCALE=small ASAN_OPTIONS=detect_leaks=1 \
     ctest --output-on-failure -j"$JOBS" --timeout 1200 -L "^(store|formats|cli|fs)$")
@@ -59,7 +62,7 @@ asan_suite() {
 
 tsan_suite() {
   build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRE2PO_SANITIZE=thread \
-    -DRE2PO_BUILD_BENCH=OFF || return 1
+    -DRE2PO_WERROR=OFF -DRE2PO_BUILD_BENCH=OFF || return 1
   # librocksdb is not instrumented: its internal synchronisation is invisible
   # to TSan, so reports from inside it are suppressed (tests/tsan.supp).
   (cd build-tsan && RE2PO_TEST_SCALE=small \
