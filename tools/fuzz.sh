@@ -39,8 +39,17 @@ for fuzzer in "$BUILD_DIR"/tests/fuzz/*_fuzz; do
     echo "fuzz: $FIXTURES absent, $name starts from an empty corpus"
   fi
   log="$WORK/$name.log"
-  if "$fuzzer" -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -max_len=1048576 \
-      -print_final_stats=1 "$corpus" >"$log" 2>&1; then
+  options=""
+  extra=""
+  case "$name" in
+    # libhdf5 leaks small blocks on its own error paths and asks malloc for
+    # sizes read from the file (in production it runs in a limited child,
+    # store/formats/isolated_parse.cc); its leaks are not ours to fix.
+    hdf5|keras) options="detect_leaks=0:allocator_may_return_null=1"
+      extra="-malloc_limit_mb=1000000" ;;
+  esac
+  if ASAN_OPTIONS="$options" "$fuzzer" -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 \
+      -max_len=1048576 -print_final_stats=1 -artifact_prefix="$WORK/" $extra "$corpus" >"$log" 2>&1; then
     runs=$(grep -m1 "stat::number_of_executed_units" "$log" | awk '{print $2}')
     echo "fuzz: $name: ${runs:-?} executions, no crash"
   else
