@@ -1,5 +1,7 @@
 #include "store/coding.h"
 
+#include <chrono>
+
 namespace re2po {
 
 void PutVarint(std::string& out, uint64_t value) {
@@ -25,6 +27,18 @@ void PutBigEndian64(std::string& out, uint64_t value) {
 void PutLengthPrefixed(std::string& out, std::string_view bytes) {
   PutVarint(out, bytes.size());
   out.append(bytes);
+}
+
+std::string Fixed64String(uint64_t value) {
+  std::string out;
+  PutFixed64(out, value);
+  return out;
+}
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 uint64_t DecodeBigEndian64(const char* bytes) {

@@ -19,6 +19,10 @@ void PutBigEndian64(std::string& out, uint64_t value);
 void PutLengthPrefixed(std::string& out, std::string_view bytes);
 
 uint64_t DecodeBigEndian64(const char* bytes);
+// A fixed64 value as a string of its own (metadata counters).
+std::string Fixed64String(uint64_t value);
+// Nanoseconds since the Unix epoch, as stored in records.
+int64_t NowNs();
 
 // Reads fields in order from a record; every Get* fails once the record is
 // exhausted or malformed, naming `what` in the message.

@@ -19,18 +19,6 @@ namespace re2po {
 namespace fs = std::filesystem;
 namespace {
 
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string Fixed64(uint64_t value) {
-  std::string out;
-  PutFixed64(out, value);
-  return out;
-}
-
 Result<uint64_t> ChooseVersion(const CatalogSnapshot& catalog, const ImportRequest& request) {
   const ModelEntry* model = catalog.FindModel(request.model);
   if (request.version) {
@@ -108,8 +96,8 @@ Status Commit(StoreImpl& store, const CatalogSnapshot& catalog, VersionRecord& r
   record.seq = next_seq++;
   batch.Put(db.cf(Cf::kCatalog), keys::Version(record.model, record.version), record.Encode());
   batch.Put(db.cf(Cf::kCatalog), keys::Tree(record.model, record.version), tree.Encode());
-  batch.Put(db.cf(Cf::kMeta), keys::kNextSeq, Fixed64(next_seq));
-  batch.Put(db.cf(Cf::kMeta), keys::kGeneration, Fixed64(generation + 1));
+  batch.Put(db.cf(Cf::kMeta), keys::kNextSeq, Fixed64String(next_seq));
+  batch.Put(db.cf(Cf::kMeta), keys::kGeneration, Fixed64String(generation + 1));
   // Everything the version references must be durable before it is visible.
   RETURN_IF_ERROR(db.FlushAll());
   CrashPoint("before-commit");
@@ -183,7 +171,7 @@ Status StoreImpl::Remove(const std::string& model, uint64_t version) {
   batch.Delete(db()->cf(Cf::kCatalog), keys::Version(model, version));
   batch.Delete(db()->cf(Cf::kCatalog), keys::Tree(model, version));
   if (entry->versions.size() == 1) batch.Delete(db()->cf(Cf::kCatalog), keys::Model(model));
-  batch.Put(db()->cf(Cf::kMeta), keys::kGeneration, Fixed64(generation + 1));
+  batch.Put(db()->cf(Cf::kMeta), keys::kGeneration, Fixed64String(generation + 1));
   RETURN_IF_ERROR(db()->Write(batch, /*durable=*/true));
   RETURN_IF_ERROR(db()->FlushAll());
   Logger("store")->info("removed {}@{}", model, version);

@@ -17,18 +17,6 @@ namespace {
 
 fs::path DbDir(const fs::path& store) { return store / "db"; }
 
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string Fixed64(uint64_t value) {
-  std::string out;
-  PutFixed64(out, value);
-  return out;
-}
-
 Status WriteInitialMeta(Db& db) {
   rocksdb::WriteBatch batch;
   std::string schema;
@@ -38,9 +26,9 @@ Status WriteInitialMeta(Db& db) {
   for (int i = 0; i < 4; ++i) PutFixed32(id, random());
   batch.Put(db.cf(Cf::kMeta), keys::kSchema, schema);
   batch.Put(db.cf(Cf::kMeta), keys::kStoreId, id);
-  batch.Put(db.cf(Cf::kMeta), keys::kCreated, Fixed64(static_cast<uint64_t>(NowNs())));
-  batch.Put(db.cf(Cf::kMeta), keys::kGeneration, Fixed64(0));
-  batch.Put(db.cf(Cf::kMeta), keys::kNextSeq, Fixed64(1));
+  batch.Put(db.cf(Cf::kMeta), keys::kCreated, Fixed64String(static_cast<uint64_t>(NowNs())));
+  batch.Put(db.cf(Cf::kMeta), keys::kGeneration, Fixed64String(0));
+  batch.Put(db.cf(Cf::kMeta), keys::kNextSeq, Fixed64String(1));
   RETURN_IF_ERROR(db.Write(batch, /*durable=*/true));
   return db.FlushAll();
 }

@@ -1,27 +1,12 @@
 // libFuzzer target for the tflite parser: it must never crash, and whatever it
 // accepts must be sorted, disjoint segments inside the input.
 #include <cstdint>
-#include <cstdlib>
 
-#include "store/formats/tensor_ranges.h"
 #include "store/formats/tflite.h"
-
-namespace {
-
-void CheckSegments(const std::vector<re2po::Segment>& segments, uint64_t size) {
-  uint64_t previous_end = 0;
-  for (const re2po::Segment& segment : segments) {
-    if (segment.offset < previous_end) std::abort();
-    if (segment.offset > size || segment.length > size - segment.offset) std::abort();
-    previous_end = segment.offset + segment.length;
-  }
-}
-
-}  // namespace
+#include "tests/fuzz/segment_invariants.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto parsed = re2po::ParseTflite(re2po::ByteSpan(data, size));
-  if (!parsed.ok()) return 0;
-  CheckSegments(parsed->segments, size);
+  if (parsed.ok()) re2po::AbortUnlessValid(*parsed, size);
   return 0;
 }
