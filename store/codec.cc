@@ -85,7 +85,8 @@ Status DecodeChunk(CodecId codec, std::string_view payload, std::span<uint8_t> o
         return Status::Corruption("raw chunk has " + std::to_string(payload.size()) +
                                   " bytes, expected " + std::to_string(out.size()));
       }
-      std::memcpy(out.data(), payload.data(), out.size());
+      if (!out.empty())
+        std::memcpy(out.data(), payload.data(), out.size());  // empty: data() may be null
       return Status::Ok();
     case CodecId::kZstd: {
       size_t size =
