@@ -55,9 +55,9 @@ fuse_entry_param ToEntryParam(const EntryReply& reply) {
   return param;
 }
 
-OpenFile& FileOf(fuse_file_info* fi) { return *reinterpret_cast<OpenFile*>(fi->fh); }
+OpenFile& FileOf(fuse_file_info* fi) { return HandleTable<OpenFile>::Get(fi->fh); }
 std::shared_ptr<const DirListing>& ListingOf(fuse_file_info* fi) {
-  return *reinterpret_cast<std::shared_ptr<const DirListing>*>(fi->fh);
+  return HandleTable<std::shared_ptr<const DirListing>>::Get(fi->fh);
 }
 
 void Init(void* /*userdata*/, fuse_conn_info* conn) {
@@ -117,8 +117,8 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     if (!file.ok()) return (void)fuse_reply_err(req, ToErrno(file.status(), "open", ino));
     fi->keep_cache = 1;  // contents never change: keep the page cache across opens
     fi->noflush = 1;
-    fi->fh = reinterpret_cast<uint64_t>(file->release());
-    if (fuse_reply_open(req, fi) != 0) delete &FileOf(fi);  // the opener went away
+    fi->fh = Repo(req).open_files().Adopt(std::move(*file));
+    if (fuse_reply_open(req, fi) != 0) Repo(req).open_files().Drop(fi->fh);  // the opener went away
   });
 }
 
@@ -135,7 +135,7 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_i
 
 void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guard(req, "release", ino, true, [&] {
-    delete &FileOf(fi);
+    Repo(req).open_files().Drop(fi->fh);
     fuse_reply_err(req, 0);
   });
 }
@@ -145,9 +145,9 @@ void OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     Result<std::shared_ptr<const DirListing>> listing = Repo(req).OpenDir(ino);
     if (!listing.ok()) return (void)fuse_reply_err(req, ToErrno(listing.status(), "opendir", ino));
     auto holder = std::make_unique<std::shared_ptr<const DirListing>>(std::move(*listing));
-    fi->fh = reinterpret_cast<uint64_t>(holder.release());
+    fi->fh = Repo(req).open_dirs().Adopt(std::move(holder));
     fi->cache_readdir = 0;  // listings of / and /<model>/ change; version listings are small
-    if (fuse_reply_open(req, fi) != 0) delete &ListingOf(fi);
+    if (fuse_reply_open(req, fi) != 0) Repo(req).open_dirs().Drop(fi->fh);
   });
 }
 
@@ -192,7 +192,7 @@ void ReadDirPlus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse
 
 void ReleaseDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guard(req, "releasedir", ino, true, [&] {
-    delete &ListingOf(fi);
+    Repo(req).open_dirs().Drop(fi->fh);
     fuse_reply_err(req, 0);
   });
 }

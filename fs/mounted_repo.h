@@ -20,6 +20,7 @@
 
 #include "fs/attributes.h"
 #include "fs/catalog_diff.h"
+#include "fs/handle_table.h"
 #include "fs/inode_table.h"
 #include "fs/usage_recorder.h"
 #include "fs/version_cache.h"
@@ -93,6 +94,9 @@ class MountedRepository {
 
   std::shared_ptr<const CatalogSnapshot> catalog() const;
   const InodeTable& inodes() const { return inodes_; }
+  // What the kernel holds open; freed with the repository at the latest.
+  HandleTable<OpenFile>& open_files() { return open_files_; }
+  HandleTable<std::shared_ptr<const DirListing>>& open_dirs() { return open_dirs_; }
   Store& store() { return *store_; }
 
  private:
@@ -121,6 +125,8 @@ class MountedRepository {
   VersionCache versions_;
   mutable std::mutex catalog_mutex_;  // guards only the pointer swap
   std::shared_ptr<const CatalogSnapshot> catalog_;
+  HandleTable<OpenFile> open_files_;
+  HandleTable<std::shared_ptr<const DirListing>> open_dirs_;
 };
 
 }  // namespace re2po::fs
