@@ -104,6 +104,7 @@ Result<GcSummary> StoreImpl::CollectGarbage(const ProgressFn& progress) {
         "only wholly dead blob files were deleted. Free some space and run gc again.");
   }
   if (progress) progress(3, 3);
+  RecordCommit(Catalog()->generation());  // compaction grew the MANIFEST
   summary.disk_bytes_after = DiskUsage(dir_);
   Logger("gc")->info("removed {} chunks ({} bytes) and {} recipes", summary.chunks_removed,
                      summary.bytes_removed, summary.recipes_removed);

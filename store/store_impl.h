@@ -45,8 +45,10 @@ class StoreImpl final : public Store {
   Result<uint64_t> ReadCounter(std::string_view key) const;
   // Fetches and checks a chunk without touching the cache (verify).
   Result<ChunkBytes> FetchChunk(const Digest& chunk) const;
-  // Publishes a reloaded catalog after a commit of ours.
+  // Publishes a reloaded catalog after a commit of ours (and records it).
   Status ReloadCatalog();
+  // Writers: updates <store>/last-commit (store/commit_record.h).
+  void RecordCommit(uint64_t generation);
   // Readers: reopens the database if writers changed it since.
   Result<bool> ReopenIfChanged(bool force);
 

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "store/coding.h"
+#include "store/commit_record.h"
 #include "store/keys.h"
 #include "store/log.h"
 
@@ -78,6 +79,17 @@ Result<StableReader> OpenStableReader(const fs::path& db_dir) {
   }
 }
 
+// A stable read-only open whose state is not older than the store's
+// last-commit record (store/commit_record.h). The record is read first: a
+// writer updates it only after committing.
+Result<StableReader> OpenCheckedReader(const fs::path& store_dir) {
+  std::optional<CommitRecord> recorded = ReadCommitRecord(store_dir);
+  ASSIGN_OR_RETURN(StableReader reader, OpenStableReader(DbDir(store_dir)));
+  ASSIGN_OR_RETURN(uint64_t generation, ReadCounterFrom(*reader.db, keys::kGeneration));
+  RETURN_IF_ERROR(CheckCommitRecord(recorded, DbDir(store_dir), generation));
+  return reader;
+}
+
 }  // namespace
 
 uint64_t DiskUsage(const fs::path& dir) {
@@ -112,6 +124,8 @@ Status Store::Init(const fs::path& dir) {
   fs::create_directories(DbDir(dir), error);  // RocksDB logs an error if it must
   ASSIGN_OR_RETURN(auto db, Db::Open(DbDir(dir), Db::Mode::kCreate));
   RETURN_IF_ERROR(WriteInitialMeta(*db));
+  ASSIGN_OR_RETURN(CommitRecord record, CurrentCommitRecord(DbDir(dir), 0));
+  RETURN_IF_ERROR(WriteCommitRecord(dir, record));
   fs::create_directories(dir / "usage", error);
   Logger("store")->info("created store {}", dir.string());
   return Status::Ok();
@@ -130,12 +144,12 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     // A damaged store, or one from a newer schema, must be refused before a
     // read-write open rewrites its MANIFEST, WAL and OPTIONS.
     {
-      ASSIGN_OR_RETURN(StableReader probe, OpenStableReader(DbDir(options.dir)));
+      ASSIGN_OR_RETURN(StableReader probe, OpenCheckedReader(options.dir));
       RETURN_IF_ERROR(CheckSchemaOf(*probe.db, options.dir));
     }
     ASSIGN_OR_RETURN(db, Db::Open(DbDir(options.dir), Db::Mode::kWriter));
   } else {
-    ASSIGN_OR_RETURN(StableReader reader, OpenStableReader(DbDir(options.dir)));
+    ASSIGN_OR_RETURN(StableReader reader, OpenCheckedReader(options.dir));
     db = std::move(reader.db);
     fingerprint = std::move(reader.fingerprint);
   }
@@ -222,16 +236,31 @@ std::shared_ptr<Db> StoreImpl::db() const {
 
 Status StoreImpl::ReloadCatalog() {
   ASSIGN_OR_RETURN(auto catalog, LoadCatalog(*db()));
-  std::lock_guard lock(catalog_mutex_);
-  catalog_ = std::move(catalog);
+  const uint64_t generation = catalog->generation();
+  {
+    std::lock_guard lock(catalog_mutex_);
+    catalog_ = std::move(catalog);
+  }
+  if (db()->writer()) RecordCommit(generation);
   return Status::Ok();
+}
+
+void StoreImpl::RecordCommit(uint64_t generation) {
+  // The commit itself is durable already; a record that cannot be written
+  // only weakens the next open's check, so it is a warning, not a failure.
+  Result<CommitRecord> record = CurrentCommitRecord(DbDir(dir_), generation);
+  Status written = record.ok() ? WriteCommitRecord(dir_, *record) : record.status();
+  if (!written.ok()) {
+    Logger("store")->warn("cannot update {}: {}", (dir_ / kCommitRecordName).string(),
+                          written.ToString());
+  }
 }
 
 Result<bool> StoreImpl::ReopenIfChanged(bool force) {
   if (db()->writer()) return false;
   std::string fingerprint = Db::StateFingerprint(DbDir(dir_));
   if (!force && fingerprint == db_fingerprint_) return false;
-  ASSIGN_OR_RETURN(StableReader reader, OpenStableReader(DbDir(dir_)));
+  ASSIGN_OR_RETURN(StableReader reader, OpenCheckedReader(dir_));
   std::shared_ptr<Db> fresh = std::move(reader.db);
   fingerprint = std::move(reader.fingerprint);
   ASSIGN_OR_RETURN(auto catalog, LoadCatalog(*fresh));

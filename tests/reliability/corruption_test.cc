@@ -259,14 +259,6 @@ Status WriteSchema(const stdfs::path& db_dir, uint32_t schema) {
 class DamagedStoreTest : public ::testing::TestWithParam<StoreDamage> {};
 
 TEST_P(DamagedStoreTest, RefusedAtOpenWithAClearErrorAndNothingWritten) {
-  if (GetParam() == StoreDamage::kTruncatedManifest) {
-    // KNOWN BUG, open in issue #6 (docs/reliability.md, finding 1): RocksDB
-    // reads a MANIFEST cut in half as complete, so the store looks empty and
-    // the next writer deletes the files it no longer knows. Needs a record of
-    // the live file set outside the MANIFEST; not yet built.
-    GTEST_SKIP() << "known bug: a truncated MANIFEST is not detected (issue #6, "
-                    "docs/reliability.md finding 1)";
-  }
   TempDir temp;
   CliStore store(temp.path() / "store");
   const stdfs::path source = temp.path() / "source", db = store.dir() / "db";

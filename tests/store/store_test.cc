@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "store/coding.h"
+#include "store/commit_record.h"
 #include "store/db.h"
 #include "store/keys.h"
 #include "tests/store/store_testutil.h"
@@ -200,6 +201,57 @@ TEST_F(StoreTest, MissingCurrentIsCorruptionAndWritesNothing) {
   }
   EXPECT_EQ(Listing(store_dir()), before);
   EXPECT_FALSE(fs::exists(store_dir() / "db" / "CURRENT"));
+}
+
+// An older copy of db/ put back under a newer last-commit record (a partial
+// restore, a torn MANIFEST) would silently lose versions: refused, for readers
+// and writers, naming the generations, and nothing is written.
+TEST_F(StoreTest, DatabaseOlderThanItsLastCommitRecordIsRefused) {
+  WriteFileText(src("v/f"), "x");
+  const fs::path old_db = tmp_.path() / "old-db";
+  fs::copy(store_dir() / "db", old_db, fs::copy_options::recursive);
+  {
+    ASSERT_OK_AND_ASSIGN(auto writer, Open(/*writer=*/true));
+    ASSERT_OK(Import(*writer, "m", 1, src("v")).status());
+  }
+  ASSERT_TRUE(fs::exists(store_dir() / kCommitRecordName));
+  fs::remove_all(store_dir() / "db");
+  fs::copy(old_db, store_dir() / "db", fs::copy_options::recursive);
+  auto before = Listing(store_dir());
+  for (bool writer : {true, false}) {
+    auto store = Open(writer);
+    EXPECT_STATUS_CODE(StatusCode::kCorruption, store);
+    if (!store.ok()) {
+      EXPECT_NE(store.status().message().find("generation 0, older than the 1"), std::string::npos)
+          << store.status().message();
+    }
+  }
+  auto after = Listing(store_dir());
+  before.erase("writer.lock");  // a writer records its pid there by design
+  after.erase("writer.lock");
+  EXPECT_EQ(after, before);
+  // An admin who means to roll back removes the record (docs/operations.md).
+  fs::remove(store_dir() / kCommitRecordName);
+  ASSERT_OK_AND_ASSIGN(auto rolled_back, Open(/*writer=*/true));
+  EXPECT_EQ(rolled_back->Catalog()->FindVersion("m", 1), nullptr);
+  EXPECT_TRUE(fs::exists(store_dir() / kCommitRecordName));  // recorded again
+}
+
+TEST(CommitRecordTest, RoundTripsAndRejectsWhatItDidNotWrite) {
+  CommitRecord record{42, "MANIFEST-000017", 9001};
+  std::optional<CommitRecord> decoded = DecodeCommitRecord(EncodeCommitRecord(record));
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(decoded->generation, 42u);
+  EXPECT_EQ(decoded->manifest, "MANIFEST-000017");
+  EXPECT_EQ(decoded->manifest_size, 9001u);
+  EXPECT_TRUE(DecodeCommitRecord(EncodeCommitRecord(record) + "later_key 7\n").has_value());
+  for (const std::string bad :
+       {"", "re2po-last-commit 2\ngeneration 1\nmanifest MANIFEST-1\nmanifest_size 1\n",
+        "re2po-last-commit 1\ngeneration x\nmanifest MANIFEST-1\nmanifest_size 1\n",
+        "re2po-last-commit 1\ngeneration 1\nmanifest ../MANIFEST-1\nmanifest_size 1\n",
+        "re2po-last-commit 1\ngeneration 1\nmanifest MANIFEST-1\n"}) {
+    EXPECT_FALSE(DecodeCommitRecord(bad).has_value()) << bad;
+  }
 }
 
 TEST_F(StoreTest, ImportedFilesReadBackExactly) {
