@@ -2,10 +2,17 @@
 # Runs every libFuzzer target in BUILD_DIR for SECONDS each, seeded from the
 # fixtures when ../shared/fixtures is present. Corpora live in a temporary
 # directory: fixtures are never copied into the repository.
+#
+# The long run of docs/reliability.md: RE2PO_FUZZ_RUNS=10000000 runs each
+# target for that many executions instead (SECONDS then caps each target),
+# RE2PO_FUZZ_ONLY="gguf onnx" picks targets, RE2PO_FUZZ_MAX_LEN caps inputs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${1:-build-fuzz}
 SECONDS_EACH=${2:-20}
+RUNS=${RE2PO_FUZZ_RUNS:-}
+ONLY=${RE2PO_FUZZ_ONLY:-}
+MAX_LEN=${RE2PO_FUZZ_MAX_LEN:-1048576}
 FIXTURES=../shared/fixtures
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -29,6 +36,7 @@ status=0
 for fuzzer in "$BUILD_DIR"/tests/fuzz/*_fuzz; do
   [ -x "$fuzzer" ] || continue
   name=$(basename "$fuzzer" _fuzz)
+  if [ -n "$ONLY" ] && [[ " $ONLY " != *" $name "* ]]; then continue; fi
   corpus="$WORK/$name"
   mkdir -p "$corpus"
   if [ -d "$FIXTURES" ]; then
@@ -48,10 +56,12 @@ for fuzzer in "$BUILD_DIR"/tests/fuzz/*_fuzz; do
     hdf5|keras) options="detect_leaks=0:allocator_may_return_null=1"
       extra="-malloc_limit_mb=1000000" ;;
   esac
+  [ -n "$RUNS" ] && extra="$extra -runs=$RUNS"
+  start=$SECONDS
   if ASAN_OPTIONS="$options" "$fuzzer" -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 \
-      -max_len=1048576 -print_final_stats=1 -artifact_prefix="$WORK/" $extra "$corpus" >"$log" 2>&1; then
+      -max_len="$MAX_LEN" -print_final_stats=1 -artifact_prefix="$WORK/" $extra "$corpus" >"$log" 2>&1; then
     runs=$(grep -m1 "stat::number_of_executed_units" "$log" | awk '{print $2}')
-    echo "fuzz: $name: ${runs:-?} executions, no crash"
+    echo "fuzz: $name: ${runs:-?} executions in $((SECONDS - start)) s, no crash"
   else
     echo "fuzz: $name: FAILED"
     tail -n 40 "$log"

@@ -117,12 +117,28 @@ class Loader:
 
 # ----------------------------------------------------------------- fio
 
+def _short_names(paths, workdir):
+    """fio caps an option value at 4096 bytes, and peers' mounts have long
+    paths: hand fio short symlinks (l0, l1, ...) in a fresh directory."""
+    links = os.path.join(workdir, "links")
+    if os.path.isdir(links):
+        for name in os.listdir(links):
+            os.unlink(os.path.join(links, name))
+    os.makedirs(links, exist_ok=True)
+    names = []
+    for i, path in enumerate(paths):
+        name = "l%d" % i
+        os.symlink(path, os.path.join(links, name))
+        names.append(os.path.join("links", name))
+    return names
+
+
 def fio_randread(paths, bs, seconds, workdir):
     """fio random reads over the files (buffered, psync, 1 job)."""
     cmd = ["fio", "--name=randread-%s" % bs, "--rw=randread", "--bs=%s" % bs,
            "--ioengine=psync", "--readonly", "--time_based",
            "--runtime=%ds" % seconds, "--file_service_type=random",
-           "--filename=" + ":".join(p.replace(":", "\\:") for p in paths),
+           "--filename=" + ":".join(_short_names(paths, workdir)),
            "--output-format=json"]
     r = run(cmd, cwd=workdir, timeout=seconds + 300)
     d = json.loads(r.stdout[r.stdout.index("{"):])
