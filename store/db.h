@@ -56,6 +56,7 @@ class Db {
 
  private:
   explicit Db(Mode mode) : mode_(mode) {}
+  void MergeFragmentedFamilies();
 
   Mode mode_;
   std::array<rocksdb::ColumnFamilyHandle*, static_cast<size_t>(Cf::kCount)> handles_{};
