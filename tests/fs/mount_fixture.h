@@ -196,18 +196,8 @@ class TestMount {
       args.push_back("-o");
       args.push_back(options_.fuse_options);
     }
-    std::vector<char*> argv;
-    for (auto& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    const int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(log_fd, STDERR_FILENO);
-      ::dup2(log_fd, STDOUT_FILENO);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(log_fd);
+    pid_ = SpawnWithLog(std::move(args), log_);
+    if (pid_ < 0) return std::string("fork failed: ") + std::strerror(errno);
     const bool ready = WaitFor([&] {
       int status = 0;
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {

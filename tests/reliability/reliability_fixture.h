@@ -193,20 +193,8 @@ inline bool IsPrefixOf(const std::string& bytes, const std::vector<uint8_t>& who
 // A child process this test started, killed (by pid) if still running.
 class Child {
  public:
-  explicit Child(std::vector<std::string> args, const stdfs::path& log) {
-    std::vector<char*> argv;
-    for (auto& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(log_fd, STDERR_FILENO);
-      ::dup2(log_fd, STDOUT_FILENO);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(log_fd);
-  }
+  explicit Child(std::vector<std::string> args, const stdfs::path& log)
+      : pid_(SpawnWithLog(std::move(args), log)) {}
   ~Child() {
     if (pid_ > 0) {
       ::kill(pid_, SIGKILL);

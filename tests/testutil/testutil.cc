@@ -1,5 +1,6 @@
 #include "tests/testutil/testutil.h"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -143,6 +144,22 @@ bool PythonHasModules(const std::vector<std::string>& modules) {
   std::string imports;
   for (const auto& module : modules) imports += "import " + module + ";";
   return RunCommand("/usr/bin/python3 -c " + ShellQuote(imports)).exit_code == 0;
+}
+
+pid_t SpawnWithLog(std::vector<std::string> args, const std::filesystem::path& log) {
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(log_fd, STDERR_FILENO);
+    ::dup2(log_fd, STDOUT_FILENO);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(log_fd);
+  return pid;
 }
 
 }  // namespace re2po::testing

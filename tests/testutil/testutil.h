@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/types.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -61,6 +62,10 @@ struct CommandResult {
 };
 // Runs a shell command line, capturing stdout and stderr.
 CommandResult RunCommand(const std::string& command_line);
+
+// Starts `args` (args[0] an absolute path) with stdout and stderr appended to
+// `log`; returns its pid, or -1 if fork failed. The caller waits for it.
+pid_t SpawnWithLog(std::vector<std::string> args, const std::filesystem::path& log);
 std::string ShellQuote(const std::string& text);
 // Path of a built tool, e.g. BuiltTool("re2po").
 std::string BuiltTool(const std::string& name);
