@@ -43,6 +43,7 @@ constexpr std::array<NamedType, 25> kStorageTypes = {{
 
 constexpr int kMaxDepth = 48;
 constexpr uint64_t kWalkBudget = uint64_t{1} << 20;
+constexpr size_t kMaxPathBytes = 4096;  // longer state-dict keys are not names anyone uses
 
 std::string_view BaseName(std::string_view global) {
   const size_t dot = global.rfind('.');
@@ -69,10 +70,18 @@ std::optional<std::string> ReadPersistentId(const Pickle& p, const PickleValue& 
 
 class NameWalker {
  public:
-  NameWalker(const Pickle& pickle, TorchStorageMap& storages) : p_(pickle), storages_(storages) {}
+  NameWalker(const Pickle& pickle, TorchStorageMap& storages)
+      : p_(pickle), storages_(storages), walked_(pickle.values.size(), false) {}
 
+  // Objects shared through the memo are walked once, by the first path that
+  // reaches them (the one that names their tensors): a DAG of shared lists
+  // has exponentially many paths.
   void Walk(uint32_t v, const std::string& path, int depth) {
-    if (depth > kMaxDepth || budget_ == 0) return;
+    if (depth > kMaxDepth || budget_ == 0 || path.size() > kMaxPathBytes) return;
+    if (v < walked_.size()) {
+      if (walked_[v]) return;
+      walked_[v] = true;
+    }
     --budget_;
     const PickleValue& value = p_.at(v);
     if (value.kind == Kind::kCall || value.kind == Kind::kPersId) {
@@ -144,6 +153,7 @@ class NameWalker {
   const Pickle& p_;
   TorchStorageMap& storages_;
   uint64_t budget_ = kWalkBudget;
+  std::vector<bool> walked_;  // by value index
 };
 
 }  // namespace

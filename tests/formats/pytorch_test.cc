@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "store/formats/pickle_reader.h"
+#include "store/formats/torch_pickle.h"
 #include "store/formats/zip_reader.h"
 #include "tests/formats/parser_checks.h"
 #include "tests/testutil/testutil.h"
@@ -180,6 +181,48 @@ TEST(PicklePickle, DeepNestingAndLongStreamsAreBounded) {
   EXPECT_NE(many.status().message().find("1000"), std::string::npos);
   const std::vector<uint8_t> long_string = {'X', 0xff, 0xff, 0xff, 0x7f, 'a', '.'};
   EXPECT_FALSE(ReadPickle(long_string, 0).ok());
+}
+
+// Found by the long fuzz run: a pickle whose objects share children (memo
+// GETs) has exponentially many paths; walking every path spent the walk's
+// whole budget (seconds on 2 KB) and left later tensors unnamed. Each object
+// is walked once: list 40 holds list 39 twice, and so on down to list 0, and
+// the tensor after it is still named.
+TEST(PicklePickle, SharedObjectsAreWalkedOnce) {
+  std::vector<uint8_t> bytes = {0x80, 0x02, '}', '('};
+  auto unicode = [&](std::string_view text) {
+    bytes.push_back('X');
+    for (int shift = 0; shift < 32; shift += 8) bytes.push_back((text.size() >> shift) & 0xff);
+    bytes.insert(bytes.end(), text.begin(), text.end());
+  };
+  auto global = [&](std::string_view module_and_name) {
+    bytes.push_back('c');
+    bytes.insert(bytes.end(), module_and_name.begin(), module_and_name.end());
+  };
+  unicode("a");
+  bytes.insert(bytes.end(), {']', 'q', 1, '0'});  // list 0, memo 1
+  for (uint8_t level = 1; level <= 40; ++level) {
+    bytes.insert(bytes.end(),
+                 {'(', 'h', level, 'h', level, 'l', 'q', static_cast<uint8_t>(level + 1), '0'});
+  }
+  bytes.insert(bytes.end(), {'h', 41});
+  unicode("b");
+  global("torch._utils\n_rebuild_tensor_v2\n");
+  bytes.insert(bytes.end(), {'(', '('});
+  unicode("storage");
+  global("torch\nFloatStorage\n");
+  unicode("0");
+  unicode("cpu");
+  bytes.insert(bytes.end(), {'K', 4, 't', 'Q', 'K', 0, 'K', 4, 0x85, 'K', 1, 0x85, 0x89, '}', 't',
+                             'R', 'u', '.'});
+  Result<Pickle> pickle = ReadPickle(bytes, 0);
+  ASSERT_TRUE(pickle.ok()) << pickle.status().ToString();
+  Result<TorchStorageMap> collected = CollectTorchStorages(*pickle);
+  ASSERT_TRUE(collected.ok()) << collected.status().ToString();
+  TorchStorageMap& storages = *collected;
+  ASSERT_EQ(storages.count("0"), 1u);
+  EXPECT_EQ(storages["0"].tensor_name, "b");
+  EXPECT_EQ(storages["0"].shape, std::vector<int64_t>{4});
 }
 
 }  // namespace
