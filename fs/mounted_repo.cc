@@ -15,7 +15,8 @@ MountedRepository::MountedRepository(std::unique_ptr<Store> store,
       usage_(std::move(usage)),
       options_(options),
       versions_(*store_, options.cached_versions),
-      catalog_(store_->Catalog()) {}
+      catalog_(store_->Catalog()),
+      prefetcher_(*store_, options.prefetch) {}
 
 MountedRepository::~MountedRepository() = default;
 

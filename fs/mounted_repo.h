@@ -9,6 +9,7 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -22,6 +23,7 @@
 #include "fs/catalog_diff.h"
 #include "fs/handle_table.h"
 #include "fs/inode_table.h"
+#include "fs/prefetcher.h"
 #include "fs/usage_recorder.h"
 #include "fs/version_cache.h"
 #include "store/store.h"
@@ -36,6 +38,7 @@ struct RepoOptions {
   double content_timeout = 3600.0;
   size_t cached_versions = 512;  // version trees kept loaded
   int64_t mounted_ns = 0;        // the root's time while the store is empty
+  PrefetchOptions prefetch;
 };
 
 // What lookup and readdirplus hand to the kernel.
@@ -65,6 +68,8 @@ struct OpenFile {
   Node node;
   std::shared_ptr<const Recipe> recipe;  // keeps reading after the version is removed
   std::shared_ptr<VersionCounters> usage;
+  // Where the last read ended: a read near it is sequential and reads ahead.
+  mutable std::atomic<uint64_t> last_end{0};
 };
 
 class MountedRepository {
@@ -98,6 +103,7 @@ class MountedRepository {
   HandleTable<OpenFile>& open_files() { return open_files_; }
   HandleTable<std::shared_ptr<const DirListing>>& open_dirs() { return open_dirs_; }
   Store& store() { return *store_; }
+  const Prefetcher& prefetcher() const { return prefetcher_; }
 
  private:
   struct Child {
@@ -127,6 +133,7 @@ class MountedRepository {
   std::shared_ptr<const CatalogSnapshot> catalog_;
   HandleTable<OpenFile> open_files_;
   HandleTable<std::shared_ptr<const DirListing>> open_dirs_;
+  Prefetcher prefetcher_;  // last: its threads stop before anything they use goes
 };
 
 }  // namespace re2po::fs

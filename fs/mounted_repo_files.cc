@@ -55,7 +55,15 @@ Result<size_t> MountedRepository::Read(const OpenFile& file, uint64_t offset,
                                        std::span<uint8_t> out) {
   file.usage->Touch();
   Result<size_t> count = store_->ReadFile(*file.recipe, offset, out);
-  if (count.ok()) return count;
+  if (count.ok()) {
+    // The kernel's read-ahead requests arrive in parallel and a little out
+    // of order, so "sequential" is "near where the last read ended".
+    constexpr uint64_t kNear = uint64_t{2} << 20;
+    const uint64_t end = offset + *count;
+    const uint64_t last = file.last_end.exchange(end, std::memory_order_relaxed);
+    if (offset + kNear >= last && offset <= last + kNear) prefetcher_.AheadOf(*file.recipe, end);
+    return count;
+  }
   return Status::IOError(
       "reading " + Describe(file.node) + " (file " + file.node.tree_entry().digest.Hex() +
       ") at offset " + std::to_string(offset) + "+" + std::to_string(out.size()) + ", chunks " +

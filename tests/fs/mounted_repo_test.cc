@@ -140,5 +140,38 @@ TEST_F(MountedRepoTest, OpenFileOutlivesItsVersion) {
   }
 }
 
+// A sequential reader gets the chunks ahead of it fetched into the cache in
+// the background; a read far from the last one fetches nothing extra.
+TEST_F(MountedRepoTest, SequentialReadsFetchAheadAndRandomReadsDoNot) {
+  const stdfs::path big = store_.scratch() / "big";
+  const std::vector<uint8_t> bytes = RandomBytes(12 << 20, 77);
+  WriteFileBytes(big / "w.bin", bytes);
+  store_.Import("big", 1, big);
+  repo_ = OpenRepo();
+  const uint64_t file = Walk("big/1/w.bin");
+
+  auto far = repo_->Open(file);
+  ASSERT_TRUE(far.ok());
+  std::vector<uint8_t> buffer(1 << 20);
+  ASSERT_TRUE(repo_->Read(**far, 10 << 20, buffer).ok());  // 10 MiB from where it "was"
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(repo_->prefetcher().fetched(), 0u);
+
+  auto sequential = repo_->Open(file);
+  ASSERT_TRUE(sequential.ok());
+  ASSERT_TRUE(repo_->Read(**sequential, 0, buffer).ok());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (repo_->prefetcher().fetched() < 32 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GE(repo_->prefetcher().fetched(), 32u) << "nothing was read ahead";
+  // What the reader then gets is still exactly the file.
+  for (uint64_t offset = 0; offset < bytes.size(); offset += buffer.size()) {
+    auto count = repo_->Read(**sequential, offset, buffer);
+    ASSERT_TRUE(count.ok()) << count.status().ToString();
+    ASSERT_EQ(std::memcmp(buffer.data(), bytes.data() + offset, *count), 0) << offset;
+  }
+}
+
 }  // namespace
 }  // namespace re2po::fs
