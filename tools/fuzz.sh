@@ -65,6 +65,10 @@ for fuzzer in "$BUILD_DIR"/tests/fuzz/*_fuzz; do
   else
     echo "fuzz: $name: FAILED"
     tail -n 40 "$log"
+    # Keep the input that failed: the temporary directory goes at exit.
+    mkdir -p "$BUILD_DIR/fuzz-artifacts"
+    cp "$WORK"/crash-* "$WORK"/leak-* "$WORK"/oom-* "$WORK"/timeout-* "$BUILD_DIR/fuzz-artifacts/" 2>/dev/null
+    echo "fuzz: $name: failing inputs kept in $BUILD_DIR/fuzz-artifacts/"
     status=1
   fi
 done

@@ -12,9 +12,12 @@ std::string Describe(const Segment& segment) {
   return text + "+" + std::to_string(segment.length) + ")";
 }
 
-// End of a segment, with kRestOfFile meaning "unbounded".
-bool SegmentEnd(const Segment& segment, uint64_t& end) {
-  if (segment.length == kRestOfFile) {
+// End of a segment, with kRestOfFile meaning "unbounded" where the file's
+// size is unknown. Where it is known, that length came from the file's own
+// bytes (a TFLite buffer size of 2^64 - 1, found by fuzzing) and is just a
+// length that overflows.
+bool SegmentEnd(const Segment& segment, bool size_known, uint64_t& end) {
+  if (segment.length == kRestOfFile && !size_known) {
     end = kRestOfFile;
     return true;
   }
@@ -30,13 +33,14 @@ Result<std::vector<Segment>> SortedDisjointSegments(std::string_view what,
                    [](const Segment& a, const Segment& b) { return a.offset < b.offset; });
   uint64_t previous_end = 0;
   const Segment* previous = nullptr;
+  const bool size_known = file_size != kUnknownFileSize;
   for (const Segment& segment : segments) {
     uint64_t end = 0;
-    if (!SegmentEnd(segment, end)) {
+    if (!SegmentEnd(segment, size_known, end)) {
       return Status::Corruption(std::string(what) + ": tensor " + Describe(segment) +
                                 " overflows a 64-bit offset");
     }
-    if (segment.length != kRestOfFile && end > file_size) {
+    if (size_known && end > file_size) {
       return Status::Corruption(std::string(what) + ": tensor " + Describe(segment) +
                                 " ends past end of file (" + std::to_string(file_size) + " bytes)");
     }
