@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include <hdf5.h>
+
 #include "store/formats/keras.h"
 #include "tests/fuzz/segment_invariants.h"
 
@@ -10,5 +12,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const re2po::ByteSpan bytes(data, size);
   auto parsed = re2po::ParseKeras(bytes);
   if (parsed.ok()) re2po::AbortUnlessValid(*parsed, size);
+  H5garbage_collect();  // see tests/fuzz/CMakeLists.txt
   return 0;
 }
