@@ -68,8 +68,10 @@ struct OpenFile {
   Node node;
   std::shared_ptr<const Recipe> recipe;  // keeps reading after the version is removed
   std::shared_ptr<VersionCounters> usage;
-  // Where the last read ended: a read near it is sequential and reads ahead.
+  // Where the last read ended, and how many reads in a row started near
+  // where the one before ended: from two on, the reader is sequential.
   mutable std::atomic<uint64_t> last_end{0};
+  mutable std::atomic<uint32_t> sequential_reads{0};
 };
 
 class MountedRepository {
@@ -122,6 +124,7 @@ class MountedRepository {
   Result<DirListing> ListModel(const Node& dir, uint64_t ino);
   Result<DirListing> ListEntry(const Node& dir, uint64_t ino);
   static std::string Describe(const Node& node);
+  void ReadAheadIfSequential(const OpenFile& file, uint64_t offset, uint64_t end);
 
   const std::unique_ptr<Store> store_;
   const std::unique_ptr<UsageRecorder> usage_;

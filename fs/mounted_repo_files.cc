@@ -51,17 +51,29 @@ Result<std::unique_ptr<OpenFile>> MountedRepository::Open(uint64_t ino) {
   return file;
 }
 
+// The kernel's read-ahead requests arrive in parallel and a little out of
+// order, so "sequential" is "near where the last read ended". The window
+// grows with the run (2 MiB, 4 MiB, then the prefetcher's maximum) so that
+// random readers, whose reads land near each other only by chance, cost
+// little.
+void MountedRepository::ReadAheadIfSequential(const OpenFile& file, uint64_t offset, uint64_t end) {
+  constexpr uint64_t kNear = uint64_t{1} << 20;
+  const uint64_t last = file.last_end.exchange(end, std::memory_order_relaxed);
+  if (offset + kNear < last || offset > last + kNear) {
+    file.sequential_reads.store(0, std::memory_order_relaxed);
+    return;
+  }
+  const uint32_t run = file.sequential_reads.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (run < 2) return;
+  prefetcher_.AheadOf(*file.recipe, end, uint64_t{1} << std::min<uint32_t>(run + 19, 40));
+}
+
 Result<size_t> MountedRepository::Read(const OpenFile& file, uint64_t offset,
                                        std::span<uint8_t> out) {
   file.usage->Touch();
   Result<size_t> count = store_->ReadFile(*file.recipe, offset, out);
   if (count.ok()) {
-    // The kernel's read-ahead requests arrive in parallel and a little out
-    // of order, so "sequential" is "near where the last read ended".
-    constexpr uint64_t kNear = uint64_t{2} << 20;
-    const uint64_t end = offset + *count;
-    const uint64_t last = file.last_end.exchange(end, std::memory_order_relaxed);
-    if (offset + kNear >= last && offset <= last + kNear) prefetcher_.AheadOf(*file.recipe, end);
+    ReadAheadIfSequential(file, offset, offset + *count);
     return count;
   }
   return Status::IOError(

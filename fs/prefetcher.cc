@@ -1,5 +1,7 @@
 #include "fs/prefetcher.h"
 
+#include <algorithm>
+
 namespace re2po::fs {
 
 Prefetcher::Prefetcher(Store& store, const PrefetchOptions& options)
@@ -16,9 +18,9 @@ Prefetcher::~Prefetcher() {
   for (std::thread& thread : threads_) thread.join();
 }
 
-void Prefetcher::AheadOf(const Recipe& recipe, uint64_t from) {
+void Prefetcher::AheadOf(const Recipe& recipe, uint64_t from, uint64_t window) {
   if (threads_.empty() || from >= recipe.size()) return;
-  const uint64_t until = from + options_.window_bytes;
+  const uint64_t until = from + std::min(window, options_.window_bytes);
   bool queued = false;
   {
     std::lock_guard lock(mutex_);

@@ -37,8 +37,9 @@ class Prefetcher {
   Prefetcher(const Prefetcher&) = delete;
   Prefetcher& operator=(const Prefetcher&) = delete;
 
-  // Queues the chunks of `recipe` that hold bytes [from, from + window).
-  void AheadOf(const Recipe& recipe, uint64_t from);
+  // Queues the chunks of `recipe` that hold bytes [from, from + window),
+  // window at most options.window_bytes.
+  void AheadOf(const Recipe& recipe, uint64_t from, uint64_t window);
   // Chunks fetched so far (for tests and the debug log).
   uint64_t fetched() const { return fetched_.load(std::memory_order_relaxed); }
 
