@@ -72,6 +72,8 @@ struct OpenFile {
   // where the one before ended: from two on, the reader is sequential.
   mutable std::atomic<uint64_t> last_end{0};
   mutable std::atomic<uint32_t> sequential_reads{0};
+  // How far read-ahead has already been queued, so each chunk is queued once.
+  mutable std::atomic<uint64_t> ahead_until{0};
 };
 
 class MountedRepository {

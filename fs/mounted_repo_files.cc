@@ -61,11 +61,14 @@ void MountedRepository::ReadAheadIfSequential(const OpenFile& file, uint64_t off
   const uint64_t last = file.last_end.exchange(end, std::memory_order_relaxed);
   if (offset + kNear < last || offset > last + kNear) {
     file.sequential_reads.store(0, std::memory_order_relaxed);
+    file.ahead_until.store(0, std::memory_order_relaxed);
     return;
   }
   const uint32_t run = file.sequential_reads.fetch_add(1, std::memory_order_relaxed) + 1;
   if (run < 2) return;
-  prefetcher_.AheadOf(*file.recipe, end, uint64_t{1} << std::min<uint32_t>(run + 19, 40));
+  const uint64_t until = end + (uint64_t{1} << std::min<uint32_t>(run + 19, 40));
+  const uint64_t from = std::max(end, file.ahead_until.exchange(until, std::memory_order_relaxed));
+  if (from < until) prefetcher_.AheadOf(*file.recipe, from, until - from);
 }
 
 Result<size_t> MountedRepository::Read(const OpenFile& file, uint64_t offset,

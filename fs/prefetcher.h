@@ -40,7 +40,7 @@ class Prefetcher {
   // Queues the chunks of `recipe` that hold bytes [from, from + window),
   // window at most options.window_bytes.
   void AheadOf(const Recipe& recipe, uint64_t from, uint64_t window);
-  // Chunks fetched so far (for tests and the debug log).
+  // Chunks fetched so far (for tests).
   uint64_t fetched() const { return fetched_.load(std::memory_order_relaxed); }
 
  private:
