@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "store/coding.h"
@@ -126,6 +127,21 @@ Result<ParsedFile> DecodeReply(std::string_view what, std::string_view reply) {
   _exit(0);
 }
 
+// A crash at the memory limit is usually libhdf5 using a failed allocation,
+// so the reason names both the signal and the limits.
+std::string DescribeChildEnd(int status) {
+  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
+    return "no answer within " + std::to_string(kChildSeconds) + " s";
+  }
+  if (WIFSIGNALED(status)) {
+    const char* name = sigdescr_np(WTERMSIG(status));
+    return "signal " + std::to_string(WTERMSIG(status)) + ", " + (name ? name : "unknown") +
+           "; a crash, or out of memory at the " + std::to_string(kChildExtraMemory >> 30) +
+           " GiB limit";
+  }
+  return "exit " + std::to_string(WEXITSTATUS(status));
+}
+
 std::string ReadAll(int fd) {
   std::string data;
   char buffer[65536];
@@ -161,10 +177,8 @@ Result<ParsedFile> ParseIsolated(std::string_view what, ParseFn parse, ByteSpan 
   while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::string how = WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
-                                          : "exit " + std::to_string(WEXITSTATUS(status));
-    return Status::Corruption(std::string(what) + ": the parser gave up on this file (" + how +
-                              "; out of memory or time)");
+    return Status::Corruption(std::string(what) + ": the parser gave up on this file (" +
+                              DescribeChildEnd(status) + ")");
   }
   return DecodeReply(what, reply);
 }

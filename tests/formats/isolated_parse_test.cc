@@ -1,5 +1,7 @@
 #include "store/formats/isolated_parse.h"
 
+#include <signal.h>
+
 #include <cstdlib>
 
 #include "tests/testutil/testutil.h"
@@ -8,6 +10,12 @@ namespace re2po::testing {
 namespace {
 
 Result<ParsedFile> Crashes(ByteSpan) { std::abort(); }
+
+// What the child's 30 s alarm does to a parser that hangs, without the wait.
+Result<ParsedFile> RunsOutOfTime(ByteSpan) {
+  raise(SIGALRM);
+  std::abort();
+}
 
 Result<ParsedFile> Refuses(ByteSpan) { return Status::Corruption("test: refused"); }
 
@@ -55,6 +63,15 @@ TEST(IsolatedParseTest, ACrashingParserOnlyKillsTheChild) {
   ASSERT_FALSE(parsed.ok());
   EXPECT_EQ(parsed.status().code(), StatusCode::kCorruption);
   EXPECT_NE(parsed.status().message().find("gave up"), std::string::npos);
+  EXPECT_NE(parsed.status().message().find("signal 6, Aborted"), std::string::npos)
+      << parsed.status().message();
+}
+
+TEST(IsolatedParseTest, AHangingParserIsReportedAsOutOfTime) {
+  auto parsed = ParseIsolated("test", &RunsOutOfTime, {});
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.status().message().find("no answer within 30 s"), std::string::npos)
+      << parsed.status().message();
 }
 
 TEST(IsolatedParseTest, UnboundedAllocationIsStoppedByTheLimit) {
