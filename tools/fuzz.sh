@@ -120,12 +120,15 @@ for fuzzer in "$BUILD_DIR"/tests/fuzz/*_fuzz; do
     continue
   fi
   elapsed=$((SECONDS - start))
-  runs=$(grep -m1 "stat::number_of_executed_units" "$log" | awk '{print $2}')
-  counted=""
-  if [ -z "$runs" ]; then  # fork mode: "#RUNS: cov: ... oom/timeout/crash: O/T/C ..."
-    last=$(grep -E '^#[0-9]+: cov:' "$log" | tail -n 1)
+  # Fork mode's parent prints "#RUNS: cov: ... oom/timeout/crash: O/T/C ...";
+  # a single process prints stat::number_of_executed_units at the end.
+  last=$(grep -E '^#[0-9]+: cov:' "$log" | tail -n 1)
+  if [ -n "$last" ]; then
     runs=$(sed -E 's/^#([0-9]+):.*/\1/' <<<"$last")
-    counted=$(sed -nE 's/.*oom\/timeout\/crash: ([0-9]+)\/([0-9]+)\/.*/; \1 inputs over the memory limit/p' <<<"$last")
+    counted=$(sed -nE 's/.*oom\/timeout\/crash: ([0-9]+)\/.*/; \1 inputs over the memory limit/p' <<<"$last")
+  else
+    runs=$(grep -m1 "stat::number_of_executed_units" "$log" | awk '{print $2}')
+    counted=""
   fi
   if [ -n "$libhdf5" ]; then
     if ! triage_libhdf5_crashes "$fuzzer" "$options" "$prefix"; then
