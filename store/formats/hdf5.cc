@@ -5,10 +5,8 @@
 #include <cstring>
 #include <mutex>
 
-#include <string>
-#include "store/formats/isolated_parse.h"
-
 #include "store/formats/hdf5_dataset.h"
+#include "store/formats/hdf5_tree.h"
 #include "store/formats/isolated_parse.h"
 #include "store/formats/segment_checks.h"
 
@@ -16,7 +14,6 @@ namespace re2po {
 namespace {
 
 constexpr uint8_t kSignature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
-constexpr uint64_t kMaxObjects = uint64_t{1} << 20;
 
 std::mutex& Hdf5Mutex() {
   static std::mutex mutex;
@@ -63,44 +60,15 @@ Result<Hid> OpenImage(ImageBuffer& image) {
   return file;
 }
 
-struct VisitState {
-  ByteSpan bytes;
-  std::vector<Segment> segments;
-  uint64_t objects = 0;
-  Status status;
-};
-
-herr_t VisitObject(hid_t root, const char* name, const H5O_info_t* info, void* data) {
-  auto* state = static_cast<VisitState*>(data);
-  if (++state->objects > kMaxObjects) {
-    state->status =
-        Status::Corruption("hdf5: more than " + std::to_string(kMaxObjects) + " objects");
-    return -1;
-  }
-  if (info->type != H5O_TYPE_DATASET) return 0;
-  Result<std::optional<Segment>> segment = DatasetSegment(root, name, state->bytes.size());
-  if (!segment.ok()) {
-    state->status = segment.status();
-    return -1;
-  }
-  if (*segment) state->segments.push_back(std::move(**segment));
-  return 0;
-}
-
 Result<ParsedFile> ParseLocked(ByteSpan bytes) {
   // libhdf5 prints a stack of errors to stderr by default; failures here
   // are reported through the Status instead.
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   ImageBuffer image{const_cast<uint8_t*>(bytes.data()), bytes.size()};
   ASSIGN_OR_RETURN(Hid file, OpenImage(image));
-  VisitState state{bytes, {}, 0, Status::Ok()};
-  const herr_t visited =
-      H5Ovisit2(file.get(), H5_INDEX_NAME, H5_ITER_INC, &VisitObject, &state, H5O_INFO_BASIC);
-  RETURN_IF_ERROR(state.status);
-  if (visited < 0) return Status::Corruption("hdf5: cannot walk the object tree");
   ParsedFile parsed;
   parsed.format = "hdf5";
-  parsed.segments = std::move(state.segments);
+  ASSIGN_OR_RETURN(parsed.segments, CollectTensorSegments(file.get(), bytes.size()));
   RETURN_IF_ERROR(SortAndCheckSegments("hdf5", bytes.size(), parsed.segments));
   return parsed;
 }

@@ -8,6 +8,10 @@
 
 namespace re2po {
 
+// Bounds on the group walk: a file past either falls back to generic chunking.
+inline constexpr uint64_t kHdf5MaxLinks = uint64_t{1} << 20;
+inline constexpr int kHdf5MaxDepth = 64;
+
 // "\x89HDF\r\n\x1a\n" at offset 0 (files with a user block are not handled).
 bool LooksLikeHdf5(ByteSpan head);
 

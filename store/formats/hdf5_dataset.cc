@@ -114,23 +114,23 @@ bool ReadShape(hid_t dataset, std::vector<int64_t>& shape, uint64_t& elements) {
 
 }  // namespace
 
-Result<std::optional<Segment>> DatasetSegment(hid_t root, const char* name, uint64_t file_size) {
-  Hid dataset(H5Dopen2(root, name, H5P_DEFAULT), H5Dclose);
-  if (!dataset.valid() || !IsPlainContiguous(dataset.get())) return std::optional<Segment>();
-  const haddr_t offset = H5Dget_offset(dataset.get());
-  const hsize_t size = H5Dget_storage_size(dataset.get());
+Result<std::optional<Segment>> DatasetSegment(hid_t dataset, const std::string& path,
+                                              uint64_t file_size) {
+  if (!IsPlainContiguous(dataset)) return std::optional<Segment>();
+  const haddr_t offset = H5Dget_offset(dataset);
+  const hsize_t size = H5Dget_storage_size(dataset);
   if (offset == HADDR_UNDEF || size == 0) return std::optional<Segment>();
   Segment segment;
   segment.kind = SegmentKind::kTensor;
-  segment.name = std::string("/") + name;
+  segment.name = path;
   if (offset > file_size || size > file_size - offset) {
     return Status::Corruption("hdf5: dataset '" + segment.name + "' at " + std::to_string(offset) +
                               " of " + std::to_string(size) + " bytes runs past end of file");
   }
-  Hid type(H5Dget_type(dataset.get()), H5Tclose);
+  Hid type(H5Dget_type(dataset), H5Tclose);
   uint64_t elements = 0;
   if (!type.valid() || !DescribeType(type.get(), segment) ||
-      !ReadShape(dataset.get(), segment.shape, elements)) {
+      !ReadShape(dataset, segment.shape, elements)) {
     return std::optional<Segment>();
   }
   // Contiguous storage is exactly elements * type size; anything else is a

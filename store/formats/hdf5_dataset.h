@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include "store/segment.h"
@@ -38,9 +39,11 @@ class Hid {
   herr_t (*close_)(hid_t) = nullptr;
 };
 
+// The segment of the open `dataset`, named `path` ("/dense/kernel:0");
 // nullopt for datasets whose bytes are not a plain tensor (chunked,
 // filtered, external, unallocated, variable-length); Corruption when
 // libhdf5 places a contiguous dataset outside the file.
-Result<std::optional<Segment>> DatasetSegment(hid_t root, const char* name, uint64_t file_size);
+Result<std::optional<Segment>> DatasetSegment(hid_t dataset, const std::string& path,
+                                              uint64_t file_size);
 
 }  // namespace re2po
