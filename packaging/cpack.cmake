@@ -94,7 +94,7 @@ else()
   # The Debian 12 names of what the binaries link (checked with apt-cache policy).
   string(APPEND RE2PO_DEBIAN_DEPENDS
     ", libfuse3-3 (>= 3.14), librocksdb7.8, libzstd1, libspdlog1.10, libfmt9"
-    ", libsnappy1v5, libhdf5-103-1, libssl3, libstdc++6 (>= 12), libc6 (>= 2.36)")
+    ", libsnappy1v5, libhdf5-103-1, libxxhash0, libssl3, libstdc++6 (>= 12), libc6 (>= 2.36)")
 endif()
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "${RE2PO_DEBIAN_DEPENDS}")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "systemd")

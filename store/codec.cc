@@ -1,15 +1,19 @@
 #include "store/codec.h"
 
+#include <xxhash.h>
 #include <zstd.h>
 
 #include <cstring>
 #include <memory>
-#include <vector>
 
+#include "store/codec_planes.h"
 #include "store/coding.h"
 
 namespace re2po {
 namespace {
+
+// Below this a chunk is header-sized: compression cannot pay.
+constexpr size_t kMinCompressible = 64;
 
 struct CCtxDeleter {
   void operator()(ZSTD_CCtx* ctx) const { ZSTD_freeCCtx(ctx); }
@@ -29,53 +33,99 @@ ZSTD_DCtx* ThreadDCtx() {
   return ctx.get();
 }
 
-}  // namespace
-
-EncodedChunk EncodeChunk(std::span<const uint8_t> raw, DType /*dtype*/,
-                         const CodecOptions& options) {
-  EncodedChunk encoded;
-  if (raw.size() >= 64) {
-    std::string compressed(ZSTD_compressBound(raw.size()), '\0');
-    size_t size = ZSTD_compressCCtx(ThreadCCtx(), compressed.data(), compressed.size(), raw.data(),
-                                    raw.size(), options.zstd_level);
-    double limit = static_cast<double>(raw.size()) * (1.0 - options.min_saving);
-    if (!ZSTD_isError(size) && static_cast<double>(size) <= limit) {
-      compressed.resize(size);
-      encoded.codec = CodecId::kZstd;
-      encoded.payload = std::move(compressed);
-      return encoded;
-    }
-  }
-  encoded.payload.assign(reinterpret_cast<const char*>(raw.data()), raw.size());
-  return encoded;
+std::string Header(CodecId codec, std::span<const uint8_t> raw) {
+  std::string header(1, static_cast<char>(static_cast<uint8_t>(codec) | kChecksumFlag));
+  PutVarint(header, raw.size());
+  PutFixed64(header, ChunkChecksum(raw));
+  return header;
 }
 
-std::string EncodeChunkValue(std::span<const uint8_t> raw, DType /*dtype*/,
-                             const CodecOptions& options, size_t& payload_size) {
-  // Reused per thread: a fresh zero-filled bound-sized buffer per chunk
-  // cost more than the compression of small chunks.
-  thread_local std::vector<char> scratch;
-  std::string header(1, static_cast<char>(CodecId::kRaw));
-  PutVarint(header, raw.size());
-  if (raw.size() >= 64) {
-    scratch.resize(ZSTD_compressBound(raw.size()));
-    size_t size = ZSTD_compressCCtx(ThreadCCtx(), scratch.data(), scratch.size(), raw.data(),
-                                    raw.size(), options.zstd_level);
-    double limit = static_cast<double>(raw.size()) * (1.0 - options.min_saving);
-    if (!ZSTD_isError(size) && static_cast<double>(size) <= limit) {
-      header[0] = static_cast<char>(CodecId::kZstd);
-      std::string value;
-      value.reserve(header.size() + size);
-      value.append(header).append(scratch.data(), size);
-      payload_size = size;
+}  // namespace
+
+std::optional<size_t> CompressInto(std::span<const uint8_t> raw, const CodecOptions& options,
+                                   std::string& out) {
+  if (raw.size() < kMinCompressible) return std::nullopt;
+  const size_t start = out.size();
+  out.resize(start + ZSTD_compressBound(raw.size()));
+  const size_t size = ZSTD_compressCCtx(ThreadCCtx(), out.data() + start, out.size() - start,
+                                        raw.data(), raw.size(), options.zstd_level);
+  const double limit = static_cast<double>(raw.size()) * (1.0 - options.min_saving);
+  if (ZSTD_isError(size) || static_cast<double>(size) > limit) {
+    out.resize(start);
+    return std::nullopt;
+  }
+  out.resize(start + size);
+  return size;
+}
+
+Status DecompressZstd(std::string_view payload, std::span<uint8_t> out) {
+  const size_t size =
+      ZSTD_decompressDCtx(ThreadDCtx(), out.data(), out.size(), payload.data(), payload.size());
+  if (ZSTD_isError(size))
+    return Status::Corruption(std::string("zstd: ") + ZSTD_getErrorName(size));
+  if (size != out.size()) return Status::Corruption("zstd chunk decoded to the wrong size");
+  return Status::Ok();
+}
+
+size_t PlaneWidth(DType dtype) {
+  switch (dtype) {
+    case DType::kF64:
+    case DType::kI64:
+    case DType::kU64:
+    case DType::kComplex128:
+      return 8;
+    case DType::kF32:
+    case DType::kI32:
+    case DType::kU32:
+    case DType::kComplex64:
+      return 4;
+    case DType::kF16:
+    case DType::kBF16:
+    case DType::kI16:
+    case DType::kU16:
+      return 2;
+    default:
+      return 0;
+  }
+}
+
+std::string EncodeChunkValue(std::span<const uint8_t> raw, DType dtype, const CodecOptions& options,
+                             size_t& payload_size) {
+  const size_t width = options.byte_planes ? PlaneWidth(dtype) : 0;
+  std::string value = Header(CodecId::kBytePlanes, raw);
+  const size_t header_size = value.size();
+  if (width != 0 && raw.size() >= kMinCompressible * width) {
+    if (AppendBytePlanes(raw, width, options, value)) {
+      payload_size = value.size() - header_size;
       return value;
     }
+  } else if (CompressInto(raw, options, value)) {
+    value[0] = static_cast<char>(static_cast<uint8_t>(CodecId::kZstd) | kChecksumFlag);
+    payload_size = value.size() - header_size;
+    return value;
   }
-  std::string value;
-  value.reserve(header.size() + raw.size());
-  value.append(header).append(reinterpret_cast<const char*>(raw.data()), raw.size());
+  value[0] = static_cast<char>(static_cast<uint8_t>(CodecId::kRaw) | kChecksumFlag);
+  value.append(reinterpret_cast<const char*>(raw.data()), raw.size());
   payload_size = raw.size();
   return value;
+}
+
+Result<ChunkValue> ParseChunkValue(std::string_view value) {
+  Decoder decoder(value, "chunk");
+  uint8_t codec = 0;
+  ChunkValue parsed;
+  RETURN_IF_ERROR(decoder.GetByte(codec));
+  RETURN_IF_ERROR(decoder.GetVarint(parsed.raw_size));
+  if (parsed.raw_size > (uint64_t{1} << 32))
+    return Status::Corruption("chunk claims an absurd size");
+  if (codec & kChecksumFlag) {
+    uint64_t checksum = 0;
+    RETURN_IF_ERROR(decoder.GetFixed64(checksum));
+    parsed.checksum = checksum;
+  }
+  parsed.codec = static_cast<CodecId>(codec & ~kChecksumFlag);
+  parsed.payload = value.substr(value.size() - decoder.remaining());
+  return parsed;
 }
 
 Status DecodeChunk(CodecId codec, std::string_view payload, std::span<uint8_t> out) {
@@ -88,17 +138,14 @@ Status DecodeChunk(CodecId codec, std::string_view payload, std::span<uint8_t> o
       if (!out.empty())
         std::memcpy(out.data(), payload.data(), out.size());  // empty: data() may be null
       return Status::Ok();
-    case CodecId::kZstd: {
-      size_t size =
-          ZSTD_decompressDCtx(ThreadDCtx(), out.data(), out.size(), payload.data(), payload.size());
-      if (ZSTD_isError(size)) {
-        return Status::Corruption(std::string("zstd: ") + ZSTD_getErrorName(size));
-      }
-      if (size != out.size()) return Status::Corruption("zstd chunk decoded to the wrong size");
-      return Status::Ok();
-    }
+    case CodecId::kZstd:
+      return DecompressZstd(payload, out);
+    case CodecId::kBytePlanes:
+      return DecodeBytePlanes(payload, out);
   }
   return Status::Corruption("unknown codec id " + std::to_string(static_cast<int>(codec)));
 }
+
+uint64_t ChunkChecksum(std::span<const uint8_t> raw) { return XXH3_64bits(raw.data(), raw.size()); }
 
 }  // namespace re2po

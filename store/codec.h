@@ -3,39 +3,55 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
-#include <vector>
+#include <string_view>
 
 #include "store/dtype.h"
 #include "store/status.h"
 
 namespace re2po {
 
-enum class CodecId : uint8_t { kRaw = 0, kZstd = 1 };
+enum class CodecId : uint8_t { kRaw = 0, kZstd = 1, kBytePlanes = 2 };
+
+// Set in the codec byte of values that carry a checksum of their raw bytes.
+inline constexpr uint8_t kChecksumFlag = 0x80;
 
 struct CodecOptions {
   int zstd_level = 1;
   // Keep the compressed form only if it saves at least this fraction:
   // below that, decompression time buys too little disk.
   double min_saving = 0.03;
+  // Tensors of 2-, 4- and 8-byte elements are stored as byte planes
+  // (store/byte_planes.h); false stores them with plain zstd.
+  bool byte_planes = true;
 };
 
-struct EncodedChunk {
-  CodecId codec = CodecId::kRaw;
-  std::string payload;
-};
+// The element width whose byte planes are worth splitting for `dtype`
+// (floats, wide integers, complex parts); 0 when the chunk is not split.
+size_t PlaneWidth(DType dtype);
 
-// Compresses when that saves space, else keeps the bytes raw. `dtype` is a
-// hint for future type-aware codecs.
-EncodedChunk EncodeChunk(std::span<const uint8_t> raw, DType dtype, const CodecOptions& options);
-
-// The stored value of a chunk in one allocation: codec byte, varint raw
-// size, payload (docs/format.md). `payload_size` receives the payload's size.
+// The stored value of a chunk in one allocation: codec byte (with
+// kChecksumFlag), varint raw size, fixed64 checksum, payload
+// (docs/format.md). `payload_size` receives the payload's size.
 std::string EncodeChunkValue(std::span<const uint8_t> raw, DType dtype, const CodecOptions& options,
                              size_t& payload_size);
 
-// Decodes into `out`, which must have exactly `raw_size` bytes.
+struct ChunkValue {
+  CodecId codec = CodecId::kRaw;
+  uint64_t raw_size = 0;
+  // Absent in values written before checksums were (a read then re-hashes).
+  std::optional<uint64_t> checksum;
+  std::string_view payload;
+};
+Result<ChunkValue> ParseChunkValue(std::string_view value);
+
+// Decodes into `out`, which must have exactly the raw size.
 Status DecodeChunk(CodecId codec, std::string_view payload, std::span<uint8_t> out);
+
+// XXH3-64 of a chunk's raw bytes: what a read checks. A chunk's name, its
+// SHA-256, is what `re2po verify` checks.
+uint64_t ChunkChecksum(std::span<const uint8_t> raw);
 
 }  // namespace re2po

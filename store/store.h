@@ -23,7 +23,10 @@
 
 namespace re2po {
 
-inline constexpr uint32_t kSchemaVersion = 1;
+// 1: the first layout. 2: chunk values may carry a checksum and use the
+// byte-plane codec (docs/format.md). A writer opening a schema-1 store
+// records 2 before it writes anything; schema-1 values stay readable.
+inline constexpr uint32_t kSchemaVersion = 2;
 
 // Called with (bytes done, bytes total) as long operations advance.
 using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;

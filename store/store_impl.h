@@ -15,6 +15,8 @@
 
 namespace re2po {
 
+enum class ChunkCheck { kFast, kFull };
+
 class StoreImpl final : public Store {
  public:
   StoreImpl(std::filesystem::path dir, std::unique_ptr<WriterLock> lock, std::unique_ptr<Db> db,
@@ -41,10 +43,12 @@ class StoreImpl final : public Store {
   std::shared_ptr<Db> db() const;
   Status RequireWriter() const;
   Status CheckSchema();
+  Status UpgradeSchema();
   static Result<std::shared_ptr<const CatalogSnapshot>> LoadCatalog(const Db& db);
   Result<uint64_t> ReadCounter(std::string_view key) const;
-  // Fetches and checks a chunk without touching the cache (verify).
-  Result<ChunkBytes> FetchChunk(const Digest& chunk) const;
+  // Fetches and checks a chunk without touching the cache: reads check the
+  // value's checksum, verify (kFull) the chunk's SHA-256 name as well.
+  Result<ChunkBytes> FetchChunk(const Digest& chunk, ChunkCheck check = ChunkCheck::kFast) const;
   // Publishes a reloaded catalog after a commit of ours (and records it).
   Status ReloadCatalog();
   // Writers: updates <store>/last-commit (store/commit_record.h).
@@ -70,6 +74,7 @@ class StoreImpl final : public Store {
 };
 
 // Refuses stores written by a newer schema than this build knows.
+Result<uint32_t> ReadSchemaOf(const Db& db, const std::filesystem::path& dir);
 Status CheckSchemaOf(const Db& db, const std::filesystem::path& dir);
 
 // Size of a directory tree on disk (allocated blocks), for stats and gc.

@@ -156,6 +156,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   auto store = std::make_unique<StoreImpl>(options.dir, std::move(lock), std::move(db),
                                            std::move(fingerprint), options);
   RETURN_IF_ERROR(store->CheckSchema());
+  if (options.writer) RETURN_IF_ERROR(store->UpgradeSchema());
   RETURN_IF_ERROR(store->ReloadCatalog());
   return std::unique_ptr<Store>(std::move(store));
 }
@@ -177,7 +178,23 @@ Status StoreImpl::RequireWriter() const {
 
 Status StoreImpl::CheckSchema() { return CheckSchemaOf(*db(), dir_); }
 
-Status CheckSchemaOf(const Db& db, const fs::path& dir) {
+// Before its first write a writer records the schema it writes, so that an
+// older re2po refuses the store cleanly instead of meeting chunk values it
+// cannot decode.
+Status StoreImpl::UpgradeSchema() {
+  ASSIGN_OR_RETURN(uint32_t schema, ReadSchemaOf(*db(), dir_));
+  if (schema >= kSchemaVersion) return Status::Ok();
+  std::string value;
+  PutFixed32(value, kSchemaVersion);
+  rocksdb::WriteBatch batch;
+  batch.Put(db()->cf(Cf::kMeta), keys::kSchema, value);
+  RETURN_IF_ERROR(db()->Write(batch, /*durable=*/true));
+  Logger("store")->info("store {}: schema {} upgraded to {}", dir_.string(), schema,
+                        kSchemaVersion);
+  return Status::Ok();
+}
+
+Result<uint32_t> ReadSchemaOf(const Db& db, const fs::path& dir) {
   ASSIGN_OR_RETURN(auto value, db.Get(Cf::kMeta, keys::kSchema));
   if (!value || value->size() != 4) {
     return Status::Corruption(dir.string() + " has no schema version: not a re2po store");
@@ -185,6 +202,11 @@ Status CheckSchemaOf(const Db& db, const fs::path& dir) {
   Decoder decoder(*value, "schema");
   uint32_t schema = 0;
   RETURN_IF_ERROR(decoder.GetFixed32(schema));
+  return schema;
+}
+
+Status CheckSchemaOf(const Db& db, const fs::path& dir) {
+  ASSIGN_OR_RETURN(uint32_t schema, ReadSchemaOf(db, dir));
   if (schema > kSchemaVersion) {
     return Status::Unsupported("the store at " + dir.string() + " has schema " +
                                std::to_string(schema) + ", newer than this re2po understands (" +

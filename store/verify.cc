@@ -25,7 +25,7 @@ Status CheckChunks(StoreImpl& store, Db& db, VerifyReport& report, Damage& damag
                    const ProgressFn& progress) {
   ASSIGN_OR_RETURN(std::vector<Digest> digests, AllChunkDigests(db));
   for (const Digest& digest : digests) {
-    auto chunk = store.FetchChunk(digest);
+    auto chunk = store.FetchChunk(digest, ChunkCheck::kFull);
     ++report.chunks_checked;
     if (chunk.ok()) {
       report.bytes_checked += (*chunk)->size();

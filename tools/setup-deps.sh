@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config git clang libclang-rt-14-dev
-  libfuse3-dev fuse3 librocksdb-dev libzstd-dev zstd libsnappy-dev libhdf5-dev
+  libfuse3-dev fuse3 librocksdb-dev libzstd-dev zstd libsnappy-dev libhdf5-dev libxxhash-dev
   libspdlog-dev libfmt-dev libssl-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy python3-torch python3-torchvision python3-onnx python3-h5py

@@ -74,31 +74,45 @@ void BM_TensorAwareChunker(benchmark::State& state) {
 }
 BENCHMARK(BM_TensorAwareChunker);
 
+// Arg 0: zstd level; arg 1: 1 for byte planes (the default), 0 for plain zstd.
 void BM_EncodeChunk(benchmark::State& state) {
   const auto& all = Weights();
   std::span<const uint8_t> chunk(all.data(), 1 << 20);
   CodecOptions options;
   options.zstd_level = static_cast<int>(state.range(0));
+  options.byte_planes = state.range(1) != 0;
   size_t payload = 0;
   for (auto _ : state)
     benchmark::DoNotOptimize(EncodeChunkValue(chunk, DType::kF32, options, payload));
   state.counters["ratio"] = static_cast<double>(payload) / static_cast<double>(chunk.size());
   SetBytes(state, chunk.size());
 }
-BENCHMARK(BM_EncodeChunk)->Arg(1)->Arg(3);
+BENCHMARK(BM_EncodeChunk)->Args({1, 1})->Args({1, 0})->Args({3, 1});
 
+// A read's work on one fetched chunk: decode, then check. Arg: byte planes.
 void BM_DecodeChunk(benchmark::State& state) {
   const auto& all = Weights();
   std::span<const uint8_t> chunk(all.data(), 1 << 20);
-  EncodedChunk encoded = EncodeChunk(chunk, DType::kF32, CodecOptions{});
+  CodecOptions options;
+  options.byte_planes = state.range(0) != 0;
+  size_t payload = 0;
+  const std::string value = EncodeChunkValue(chunk, DType::kF32, options, payload);
+  const ChunkValue parsed = ParseChunkValue(value).value();
   std::vector<uint8_t> out(chunk.size());
   for (auto _ : state) {
-    Status status = DecodeChunk(encoded.codec, encoded.payload, out);
-    benchmark::DoNotOptimize(status.ok());
+    Status status = DecodeChunk(parsed.codec, parsed.payload, out);
+    benchmark::DoNotOptimize(status.ok() && ChunkChecksum(out) == *parsed.checksum);
   }
   SetBytes(state, chunk.size());
 }
-BENCHMARK(BM_DecodeChunk);
+BENCHMARK(BM_DecodeChunk)->Arg(1)->Arg(0);
+
+void BM_ChunkChecksum(benchmark::State& state) {
+  const auto& in = Weights();
+  for (auto _ : state) benchmark::DoNotOptimize(ChunkChecksum(in));
+  SetBytes(state, in.size());
+}
+BENCHMARK(BM_ChunkChecksum);
 
 void BM_ChunkCacheHit(benchmark::State& state) {
   ChunkCache cache(size_t{256} << 20, 16);
