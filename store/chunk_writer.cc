@@ -31,7 +31,8 @@ void ChunkWriter::ProcessRange(ByteSpan bytes, std::span<const PlannedChunk> chu
     auto known = db_.Contains(Cf::kChunkInfo, work[i].digest.view());
     work[i].known = known.ok() && *known;
     if (!work[i].known) {
-      work[i].value = EncodeChunkValue(data, chunks[i].dtype, codec_, work[i].payload_size);
+      work[i].value =
+          EncodeChunkValue(work[i].digest, data, chunks[i].dtype, codec_, work[i].payload_size);
     }
     CrashPointChunkBytes(data.size());
   }

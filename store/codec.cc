@@ -1,5 +1,6 @@
 #include "store/codec.h"
 
+#include <endian.h>
 #include <xxhash.h>
 #include <zstd.h>
 
@@ -33,10 +34,10 @@ ZSTD_DCtx* ThreadDCtx() {
   return ctx.get();
 }
 
-std::string Header(CodecId codec, std::span<const uint8_t> raw) {
+std::string Header(CodecId codec, const Digest& name, std::span<const uint8_t> raw) {
   std::string header(1, static_cast<char>(static_cast<uint8_t>(codec) | kChecksumFlag));
   PutVarint(header, raw.size());
-  PutFixed64(header, ChunkChecksum(raw));
+  PutFixed64(header, ChunkChecksum(name, raw));
   return header;
 }
 
@@ -89,10 +90,10 @@ size_t PlaneWidth(DType dtype) {
   }
 }
 
-std::string EncodeChunkValue(std::span<const uint8_t> raw, DType dtype, const CodecOptions& options,
-                             size_t& payload_size) {
+std::string EncodeChunkValue(const Digest& name, std::span<const uint8_t> raw, DType dtype,
+                             const CodecOptions& options, size_t& payload_size) {
   const size_t width = options.byte_planes ? PlaneWidth(dtype) : 0;
-  std::string value = Header(CodecId::kBytePlanes, raw);
+  std::string value = Header(CodecId::kBytePlanes, name, raw);
   const size_t header_size = value.size();
   if (width != 0 && raw.size() >= kMinCompressible * width) {
     if (AppendBytePlanes(raw, width, options, value)) {
@@ -146,6 +147,10 @@ Status DecodeChunk(CodecId codec, std::string_view payload, std::span<uint8_t> o
   return Status::Corruption("unknown codec id " + std::to_string(static_cast<int>(codec)));
 }
 
-uint64_t ChunkChecksum(std::span<const uint8_t> raw) { return XXH3_64bits(raw.data(), raw.size()); }
+uint64_t ChunkChecksum(const Digest& name, std::span<const uint8_t> raw) {
+  uint64_t seed = 0;
+  std::memcpy(&seed, name.bytes.data(), sizeof seed);
+  return XXH3_64bits_withSeed(raw.data(), raw.size(), le64toh(seed));
+}
 
 }  // namespace re2po

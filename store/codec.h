@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "store/digest.h"
 #include "store/dtype.h"
 #include "store/status.h"
 
@@ -32,11 +33,11 @@ struct CodecOptions {
 // (floats, wide integers, complex parts); 0 when the chunk is not split.
 size_t PlaneWidth(DType dtype);
 
-// The stored value of a chunk in one allocation: codec byte (with
+// The stored value of the chunk `name` in one allocation: codec byte (with
 // kChecksumFlag), varint raw size, fixed64 checksum, payload
 // (docs/format.md). `payload_size` receives the payload's size.
-std::string EncodeChunkValue(std::span<const uint8_t> raw, DType dtype, const CodecOptions& options,
-                             size_t& payload_size);
+std::string EncodeChunkValue(const Digest& name, std::span<const uint8_t> raw, DType dtype,
+                             const CodecOptions& options, size_t& payload_size);
 
 struct ChunkValue {
   CodecId codec = CodecId::kRaw;
@@ -50,8 +51,9 @@ Result<ChunkValue> ParseChunkValue(std::string_view value);
 // Decodes into `out`, which must have exactly the raw size.
 Status DecodeChunk(CodecId codec, std::string_view payload, std::span<uint8_t> out);
 
-// XXH3-64 of a chunk's raw bytes: what a read checks. A chunk's name, its
-// SHA-256, is what `re2po verify` checks.
-uint64_t ChunkChecksum(std::span<const uint8_t> raw);
+// XXH3-64 of a chunk's raw bytes, seeded with its name, so that a value
+// found under another chunk's key fails too: what a read checks. The name
+// itself, a SHA-256, is what `re2po verify` checks.
+uint64_t ChunkChecksum(const Digest& name, std::span<const uint8_t> raw);
 
 }  // namespace re2po

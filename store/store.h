@@ -106,6 +106,14 @@ struct StoreStats {
 // A decompressed, verified chunk, shared between the cache and readers.
 using ChunkBytes = std::shared_ptr<const std::vector<uint8_t>>;
 
+// Bytes [offset, offset + length) of one chunk: a file read is a run of
+// these, which a reader can hand on (to the kernel) without copying.
+struct ChunkSlice {
+  ChunkBytes chunk;
+  size_t offset = 0;
+  size_t length = 0;
+};
+
 class Store {
  public:
   // Creates an empty store in `dir` (which may exist but must be empty).
@@ -124,10 +132,12 @@ class Store {
   // Fetches, decompresses and checks one chunk (through the cache). A chunk
   // whose bytes do not hash to its name is Corruption, never returned.
   virtual Result<ChunkBytes> ReadChunk(const Digest& chunk) = 0;
-  // Reads up to out.size() bytes of a file at `offset`; returns the count
-  // (0 at or past EOF). Touches only the chunks the range overlaps.
-  virtual Result<size_t> ReadFile(const Recipe& recipe, uint64_t offset,
-                                  std::span<uint8_t> out) = 0;
+  // The slices holding up to `length` bytes of a file at `offset`, in order
+  // (none at or past EOF). Touches only the chunks the range overlaps.
+  virtual Result<std::vector<ChunkSlice>> ReadSlices(const Recipe& recipe, uint64_t offset,
+                                                     size_t length) = 0;
+  // The same bytes copied into `out` (up to out.size()); returns the count.
+  Result<size_t> ReadFile(const Recipe& recipe, uint64_t offset, std::span<uint8_t> out);
   virtual Result<VerifyReport> Verify(const ProgressFn& progress) = 0;
   virtual Result<StoreStats> Stats() = 0;
   virtual const std::filesystem::path& dir() const = 0;

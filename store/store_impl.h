@@ -10,6 +10,7 @@
 
 #include "store/chunk_cache.h"
 #include "store/db.h"
+#include "store/in_flight.h"
 #include "store/store.h"
 #include "store/writer_lock.h"
 
@@ -28,7 +29,8 @@ class StoreImpl final : public Store {
   Result<std::shared_ptr<const Recipe>> FileRecipe(const Digest& file) override;
   Result<FileInfo> FileDetails(const Digest& file) override;
   Result<ChunkBytes> ReadChunk(const Digest& chunk) override;
-  Result<size_t> ReadFile(const Recipe& recipe, uint64_t offset, std::span<uint8_t> out) override;
+  Result<std::vector<ChunkSlice>> ReadSlices(const Recipe& recipe, uint64_t offset,
+                                             size_t length) override;
   Result<VerifyReport> Verify(const ProgressFn& progress) override;
   Result<StoreStats> Stats() override;
   const std::filesystem::path& dir() const override { return dir_; }
@@ -63,6 +65,7 @@ class StoreImpl final : public Store {
   std::shared_ptr<Db> db_;
   std::string db_fingerprint_;  // readers: the state db_ was opened at
   ChunkCache cache_;
+  InFlightFetches in_flight_;
 
   mutable std::mutex catalog_mutex_;  // guards the pointer only, never held during I/O
   std::shared_ptr<const CatalogSnapshot> catalog_;

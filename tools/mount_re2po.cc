@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "fs/mount.h"
+#include "store/allocator_tuning.h"
 
 namespace {
 
@@ -32,6 +33,7 @@ int Fail(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  re2po::KeepChunkSizedBlocksInTheHeap();
   std::vector<std::string> positional;
   std::string option_list;
   bool foreground = false;

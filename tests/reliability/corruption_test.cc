@@ -56,7 +56,8 @@ class ChunkCorruptionTest : public ::testing::Test {
                   (*recipe)->extents[index].end, std::move(users)};
     std::span<const uint8_t> raw(file.data() + damage.start, damage.end - damage.start);
     size_t payload_size = 0;
-    const std::string value = EncodeChunkValue(raw, DType::kUnknown, CodecOptions{}, payload_size);
+    const std::string value = EncodeChunkValue((*recipe)->extents[index].chunk, raw, DType::kUnknown,
+                                               CodecOptions{}, payload_size);
     const std::string_view payload = std::string_view(value).substr(value.size() - payload_size);
     pending_.push_back({damage.chunk_hex, std::string(payload)});
     return damage;

@@ -91,7 +91,7 @@ class ChunkCheckTest : public ::testing::Test {
 TEST_F(ChunkCheckTest, APayloadByteChangedBehindRocksDbFailsTheChecksum) {
   size_t payload_size = 0;
   std::string value =
-      EncodeChunkValue(victim_bytes_, DType::kUnknown, CodecOptions{}, payload_size);
+      EncodeChunkValue(victim_, victim_bytes_, DType::kUnknown, CodecOptions{}, payload_size);
   value[value.size() - payload_size / 2] ^= 0x01;
   ASSERT_OK(Put(Cf::kChunks, victim_.view(), value));
   const Status read = ReadVictim();
@@ -116,14 +116,27 @@ TEST_F(ChunkCheckTest, SchemaOneValuesReadByTheirNameAndDamageToThemIsCaught) {
   EXPECT_NE(read.message().find("digest"), std::string::npos) << read.ToString();
 }
 
-// A value that is whole but holds other bytes than its name says passes the
-// read's checksum (it is not damage but a mislabelled write); verify, which
-// re-hashes every chunk, finds it.
-TEST_F(ChunkCheckTest, VerifyFindsAWholeValueStoredUnderTheWrongName) {
+// Another chunk's whole value found under this chunk's key (a misdirected
+// read) fails the read's checksum, which is seeded with the key.
+TEST_F(ChunkCheckTest, AnotherChunksValueUnderThisKeyFailsTheRead) {
   std::vector<uint8_t> other = testing::RandomBytes(victim_bytes_.size(), 78);
   size_t payload_size = 0;
   ASSERT_OK(Put(Cf::kChunks, victim_.view(),
-                EncodeChunkValue(other, DType::kUnknown, CodecOptions{}, payload_size)));
+                EncodeChunkValue(Sha256Of(std::span<const uint8_t>(other)), other, DType::kUnknown,
+                                 CodecOptions{}, payload_size)));
+  const Status read = ReadVictim();
+  EXPECT_STATUS_CODE(StatusCode::kCorruption, read);
+  EXPECT_NE(read.message().find("checksum"), std::string::npos) << read.ToString();
+}
+
+// A value whose checksum was computed for this name over other bytes (a
+// writer that hashed one buffer and stored another) passes a read's check;
+// verify, which re-hashes every chunk against its name, finds it.
+TEST_F(ChunkCheckTest, VerifyFindsAValueThatHoldsOtherBytesThanItsName) {
+  std::vector<uint8_t> other = testing::RandomBytes(victim_bytes_.size(), 79);
+  size_t payload_size = 0;
+  ASSERT_OK(Put(Cf::kChunks, victim_.view(),
+                EncodeChunkValue(victim_, other, DType::kUnknown, CodecOptions{}, payload_size)));
   ASSERT_OK_AND_ASSIGN(VerifyReport report, Verify());
   ASSERT_EQ(report.damaged.size(), 1u);
   EXPECT_EQ(report.damaged[0].chunk, victim_);

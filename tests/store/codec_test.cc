@@ -33,6 +33,7 @@ std::vector<uint8_t> FloatWeights(size_t count, uint32_t seed) {
 }
 
 struct Encoded {
+  Digest name;
   std::string value;
   size_t payload_size = 0;
   ChunkValue parsed;
@@ -40,7 +41,8 @@ struct Encoded {
 
 Encoded Encode(const std::vector<uint8_t>& raw, DType dtype, CodecOptions options = {}) {
   Encoded encoded;
-  encoded.value = EncodeChunkValue(raw, dtype, options, encoded.payload_size);
+  encoded.name = Sha256Of(std::span<const uint8_t>(raw));
+  encoded.value = EncodeChunkValue(encoded.name, raw, dtype, options, encoded.payload_size);
   Result<ChunkValue> parsed = ParseChunkValue(encoded.value);
   EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
   if (parsed.ok()) encoded.parsed = *parsed;
@@ -51,7 +53,7 @@ Encoded Encode(const std::vector<uint8_t>& raw, DType dtype, CodecOptions option
 Status RoundTrip(const Encoded& encoded, std::vector<uint8_t>& out) {
   out.assign(encoded.parsed.raw_size, 0xee);
   RETURN_IF_ERROR(DecodeChunk(encoded.parsed.codec, encoded.parsed.payload, out));
-  if (!encoded.parsed.checksum || *encoded.parsed.checksum != ChunkChecksum(out)) {
+  if (!encoded.parsed.checksum || *encoded.parsed.checksum != ChunkChecksum(encoded.name, out)) {
     return Status::Corruption("checksum");
   }
   return Status::Ok();
@@ -176,7 +178,7 @@ TEST(CodecTest, DamagedPayloadsAreCorruptionOrFailTheChecksum) {
         ++refused;
         continue;
       }
-      EXPECT_NE(ChunkChecksum(out), *encoded.parsed.checksum) << "byte " << at;
+      EXPECT_NE(ChunkChecksum(encoded.name, out), *encoded.parsed.checksum) << "byte " << at;
     }
     EXPECT_GT(refused, 0u);
   }
@@ -189,6 +191,14 @@ TEST(CodecTest, BadPlaneTablesAreCorruption) {
         std::string("\x04\x00\xff\xff\xff\xff\x0f", 7), std::string(40, '\x04')}) {
     EXPECT_STATUS_CODE(StatusCode::kCorruption, DecodeChunk(CodecId::kBytePlanes, payload, out));
   }
+}
+
+TEST(CodecTest, TheChecksumIsBoundToTheChunkName) {
+  const std::vector<uint8_t> raw = Compressible(4096);
+  const Digest name = Sha256Of(std::span<const uint8_t>(raw));
+  const Digest other = Sha256Of(std::string_view("another chunk"));
+  EXPECT_EQ(ChunkChecksum(name, raw), ChunkChecksum(name, raw));
+  EXPECT_NE(ChunkChecksum(name, raw), ChunkChecksum(other, raw));
 }
 
 TEST(CodecTest, UnknownCodecIdIsCorruption) {

@@ -1,6 +1,7 @@
 // re2po: the admin command line of a Re2po model store (man re2po).
 #include <iostream>
 
+#include "store/allocator_tuning.h"
 #include "store/log.h"
 #include "tools/re2po/cli.h"
 
@@ -48,6 +49,7 @@ int Run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  re2po::KeepChunkSizedBlocksInTheHeap();
   try {
     return Run(argc, argv);
   } catch (const std::bad_alloc&) {

@@ -1,0 +1,12 @@
+#include "store/allocator_tuning.h"
+
+#include <malloc.h>
+
+namespace re2po {
+
+void KeepChunkSizedBlocksInTheHeap() {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
+
+}  // namespace re2po
