@@ -5,6 +5,7 @@
 #include "fs/fuse_ops.h"
 
 #include <fcntl.h>
+#include <sys/uio.h>
 
 #include <cerrno>
 #include <new>
@@ -122,14 +123,19 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   });
 }
 
+// The reply points into the cached chunks (which the slices keep alive until
+// it is written): the kernel copies from them once, with no copy of ours.
 void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
   Guard(req, "read", ino, true, [&] {
-    thread_local std::vector<uint8_t> buffer;
-    if (buffer.size() < size) buffer.resize(size);
-    Result<size_t> count =
-        Repo(req).Read(FileOf(fi), static_cast<uint64_t>(offset), {buffer.data(), size});
-    if (!count.ok()) return (void)fuse_reply_err(req, ToErrno(count.status(), "read", ino));
-    fuse_reply_buf(req, reinterpret_cast<const char*>(buffer.data()), *count);
+    Result<std::vector<ChunkSlice>> slices =
+        Repo(req).ReadSlices(FileOf(fi), static_cast<uint64_t>(offset), size);
+    if (!slices.ok()) return (void)fuse_reply_err(req, ToErrno(slices.status(), "read", ino));
+    thread_local std::vector<iovec> iov;
+    iov.clear();
+    for (const ChunkSlice& slice : *slices) {
+      iov.push_back({const_cast<uint8_t*>(slice.chunk->data() + slice.offset), slice.length});
+    }
+    fuse_reply_iov(req, iov.data(), static_cast<int>(iov.size()));
   });
 }
 

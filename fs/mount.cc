@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -72,6 +73,8 @@ Result<std::unique_ptr<MountedRepository>> OpenRepository(const MountOptions& op
   RepoOptions repo_options;
   repo_options.owner = {::getuid(), ::getgid()};
   repo_options.mounted_ns = NowNs();
+  repo_options.whole_file_readahead =
+      std::min(options.whole_file_readahead, options.cache_bytes / 4);
   auto usage = std::make_unique<UsageRecorder>(options.store_dir, DefaultMountId());
   return std::make_unique<MountedRepository>(std::move(store), std::move(usage), repo_options);
 }

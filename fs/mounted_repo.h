@@ -39,6 +39,10 @@ struct RepoOptions {
   size_t cached_versions = 512;  // version trees kept loaded
   int64_t mounted_ns = 0;        // the root's time while the store is empty
   PrefetchOptions prefetch;
+  // Files up to this size are read ahead whole from their first read:
+  // frameworks load a model file entirely, and not in one sequential pass
+  // (a zip's directory comes first, from its end). 0: sequential reads only.
+  uint64_t whole_file_readahead = uint64_t{64} << 20;
 };
 
 // What lookup and readdirplus hand to the kernel.
@@ -74,6 +78,7 @@ struct OpenFile {
   mutable std::atomic<uint32_t> sequential_reads{0};
   // How far read-ahead has already been queued, so each chunk is queued once.
   mutable std::atomic<uint64_t> ahead_until{0};
+  mutable std::atomic<bool> read_before{false};
 };
 
 class MountedRepository {
@@ -90,7 +95,10 @@ class MountedRepository {
   // The kernel now holds `entry` (readdirplus): counts as a lookup.
   void Remember(const DirEntry& entry);
   Result<std::unique_ptr<OpenFile>> Open(uint64_t ino);
-  // Reads into `out`; returns the byte count (short only at EOF).
+  // The chunk slices holding up to `size` bytes at `offset` (fewer only at
+  // EOF), for the kernel to copy straight from the cache.
+  Result<std::vector<ChunkSlice>> ReadSlices(const OpenFile& file, uint64_t offset, size_t size);
+  // The same, copied into `out`; returns the byte count.
   Result<size_t> Read(const OpenFile& file, uint64_t offset, std::span<uint8_t> out);
   // nullopt: the node has no such attribute (ENODATA).
   Result<std::optional<std::string>> GetXattr(uint64_t ino, std::string_view name);

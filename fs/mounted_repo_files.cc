@@ -2,11 +2,15 @@
 // arithmetic (ReadFile touches only the chunks a range overlaps); here a read
 // is one call, and any failure is an I/O error that names the file.
 #include <algorithm>
+#include <cstring>
 
 #include "fs/mounted_repo.h"
 
 namespace re2po::fs {
 namespace {
+
+// How far past a read of a file read ahead whole its chunks jump the queue.
+constexpr uint64_t kUrgentWindow = uint64_t{2} << 20;
 
 // The chunks [offset, offset + length) overlaps, for the error message.
 std::string ChunksOf(const Recipe& recipe, uint64_t offset, uint64_t length) {
@@ -71,18 +75,37 @@ void MountedRepository::ReadAheadIfSequential(const OpenFile& file, uint64_t off
   if (from < until) prefetcher_.AheadOf(*file.recipe, from, until - from);
 }
 
+Result<std::vector<ChunkSlice>> MountedRepository::ReadSlices(const OpenFile& file, uint64_t offset,
+                                                              size_t size) {
+  file.usage->Touch();
+  const bool whole = file.recipe->size() <= options_.whole_file_readahead;
+  if (whole && !file.read_before.exchange(true, std::memory_order_relaxed)) {
+    prefetcher_.WholeFile(*file.recipe, offset);
+  }
+  // What follows this read is wanted next, wherever the reader jumped to.
+  if (whole) prefetcher_.AheadOf(*file.recipe, offset + size, kUrgentWindow);
+  Result<std::vector<ChunkSlice>> slices = store_->ReadSlices(*file.recipe, offset, size);
+  if (slices.ok()) {
+    uint64_t count = 0;
+    for (const ChunkSlice& slice : *slices) count += slice.length;
+    if (!whole) ReadAheadIfSequential(file, offset, offset + count);
+    return slices;
+  }
+  return Status::IOError("reading " + Describe(file.node) + " (file " +
+                         file.node.tree_entry().digest.Hex() + ") at offset " +
+                         std::to_string(offset) + "+" + std::to_string(size) + ", chunks " +
+                         ChunksOf(*file.recipe, offset, size) + ": " + slices.status().ToString());
+}
+
 Result<size_t> MountedRepository::Read(const OpenFile& file, uint64_t offset,
                                        std::span<uint8_t> out) {
-  file.usage->Touch();
-  Result<size_t> count = store_->ReadFile(*file.recipe, offset, out);
-  if (count.ok()) {
-    ReadAheadIfSequential(file, offset, offset + *count);
-    return count;
+  ASSIGN_OR_RETURN(std::vector<ChunkSlice> slices, ReadSlices(file, offset, out.size()));
+  size_t copied = 0;
+  for (const ChunkSlice& slice : slices) {
+    std::memcpy(out.data() + copied, slice.chunk->data() + slice.offset, slice.length);
+    copied += slice.length;
   }
-  return Status::IOError(
-      "reading " + Describe(file.node) + " (file " + file.node.tree_entry().digest.Hex() +
-      ") at offset " + std::to_string(offset) + "+" + std::to_string(out.size()) + ", chunks " +
-      ChunksOf(*file.recipe, offset, out.size()) + ": " + count.status().ToString());
+  return copied;
 }
 
 }  // namespace re2po::fs

@@ -18,23 +18,50 @@ Prefetcher::~Prefetcher() {
   for (std::thread& thread : threads_) thread.join();
 }
 
+bool Prefetcher::QueueBackLocked(const Recipe& recipe, size_t first, size_t last) {
+  for (size_t index = first; index < last; ++index) {
+    if (queue_.size() >= options_.max_queued) return false;
+    const Digest& chunk = recipe.extents[index].chunk;
+    if (queued_.contains(chunk) || fetching_.contains(chunk)) continue;
+    queued_.emplace(chunk, queue_.insert(queue_.end(), chunk));
+  }
+  return true;
+}
+
+void Prefetcher::QueueFrontLocked(const Digest& chunk) {
+  if (fetching_.contains(chunk)) return;
+  if (auto it = queued_.find(chunk); it != queued_.end()) {
+    queue_.splice(queue_.begin(), queue_, it->second);
+    return;
+  }
+  if (queue_.size() >= options_.max_queued) {
+    queued_.erase(queue_.back());  // the least wanted makes room
+    queue_.pop_back();
+  }
+  queued_.emplace(chunk, queue_.insert(queue_.begin(), chunk));
+}
+
 void Prefetcher::AheadOf(const Recipe& recipe, uint64_t from, uint64_t window) {
   if (threads_.empty() || from >= recipe.size()) return;
   const uint64_t until = from + std::min(window, options_.window_bytes);
-  bool queued = false;
+  const size_t first = recipe.ExtentAt(from);
+  size_t last = first;
+  while (last < recipe.extents.size() && recipe.StartOf(last) < until) ++last;
   {
     std::lock_guard lock(mutex_);
-    for (size_t index = recipe.ExtentAt(from);
-         index < recipe.extents.size() && recipe.StartOf(index) < until; ++index) {
-      if (queue_.size() >= options_.max_queued) break;
-      const Digest& chunk = recipe.extents[index].chunk;
-      if (pending_.insert(chunk).second) {
-        queue_.push_back(chunk);
-        queued = true;
-      }
-    }
+    for (size_t index = last; index-- > first;) QueueFrontLocked(recipe.extents[index].chunk);
   }
-  if (queued) wake_.notify_all();
+  wake_.notify_all();
+}
+
+void Prefetcher::WholeFile(const Recipe& recipe, uint64_t from) {
+  if (threads_.empty() || recipe.extents.empty()) return;
+  const size_t start = from < recipe.size() ? recipe.ExtentAt(from) : 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (QueueBackLocked(recipe, start, recipe.extents.size())) QueueBackLocked(recipe, 0, start);
+  }
+  wake_.notify_all();
 }
 
 void Prefetcher::Run() {
@@ -44,11 +71,13 @@ void Prefetcher::Run() {
     if (stopping_) return;
     const Digest chunk = queue_.front();
     queue_.pop_front();
+    queued_.erase(chunk);
+    fetching_.insert(chunk);
     lock.unlock();
     // A cached chunk costs one lookup; a failure is the real read's to report.
     if (store_.ReadChunk(chunk).ok()) fetched_.fetch_add(1, std::memory_order_relaxed);
     lock.lock();
-    pending_.erase(chunk);
+    fetching_.erase(chunk);
   }
 }
 

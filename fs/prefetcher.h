@@ -1,8 +1,12 @@
-// Reads ahead of sequential readers: the chunks just past a sequential read
-// are fetched (read, checked, decompressed) into the store's chunk cache on
-// background threads, so the FUSE thread that asks for them next finds them
-// there. Cold sequential reads otherwise pay disk, SHA-256 and zstd for one
-// chunk at a time on the requesting thread.
+// Reads ahead of readers: chunks a reader will want soon are fetched (read,
+// checked, decompressed) into the store's chunk cache on background threads,
+// so the FUSE thread that asks for them next finds them there. A cold read
+// otherwise pays disk, checksum and decompression for one chunk at a time
+// on the requesting thread.
+//
+// Two kinds of work: the chunks just ahead of a read jump the queue (they
+// are wanted next), and whole files are queued behind them in file order
+// (frameworks read a model file entirely, in an order of their own).
 //
 // Best effort: a full queue drops requests, errors are left for the real
 // read to report, and the threads stop (after their current chunk) when the
@@ -12,9 +16,10 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -25,9 +30,9 @@
 namespace re2po::fs {
 
 struct PrefetchOptions {
-  size_t threads = 2;
+  size_t threads = 4;  // fetches mostly wait on the disk: more threads than cores
   uint64_t window_bytes = uint64_t{8} << 20;  // read ahead this far past a sequential read
-  size_t max_queued = 256;                    // chunks waiting; more are dropped
+  size_t max_queued = 4096;                   // chunks waiting; more are dropped
 };
 
 class Prefetcher {
@@ -37,21 +42,28 @@ class Prefetcher {
   Prefetcher(const Prefetcher&) = delete;
   Prefetcher& operator=(const Prefetcher&) = delete;
 
-  // Queues the chunks of `recipe` that hold bytes [from, from + window),
-  // window at most options.window_bytes.
+  // Puts the chunks of `recipe` that hold bytes [from, from + window) at the
+  // front of the queue, nearest first; window at most options.window_bytes.
   void AheadOf(const Recipe& recipe, uint64_t from, uint64_t window);
+  // Queues every chunk of `recipe` at the back, those from byte `from` on first.
+  void WholeFile(const Recipe& recipe, uint64_t from);
   // Chunks fetched so far (for tests).
   uint64_t fetched() const { return fetched_.load(std::memory_order_relaxed); }
 
  private:
   void Run();
+  // Queues extents [first, last) at the back unless pending; false when full.
+  bool QueueBackLocked(const Recipe& recipe, size_t first, size_t last);
+  // Moves or adds one chunk to the front unless it is being fetched.
+  void QueueFrontLocked(const Digest& chunk);
 
   Store& store_;
   const PrefetchOptions options_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<Digest> queue_;
-  std::unordered_set<Digest, DigestHash> pending_;  // queued or being fetched
+  std::list<Digest> queue_;  // front: fetched next
+  std::unordered_map<Digest, std::list<Digest>::iterator, DigestHash> queued_;
+  std::unordered_set<Digest, DigestHash> fetching_;
   bool stopping_ = false;
   std::atomic<uint64_t> fetched_{0};
   std::vector<std::thread> threads_;

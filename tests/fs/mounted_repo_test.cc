@@ -18,13 +18,14 @@ class MountedRepoTest : public ::testing::Test {
     repo_ = OpenRepo();
   }
 
-  std::unique_ptr<MountedRepository> OpenRepo() {
+  std::unique_ptr<MountedRepository> OpenRepo(uint64_t whole_file_readahead = 0) {
     StoreOptions options;
     options.dir = store_.dir();
     auto store = Store::Open(options);
     if (!store.ok()) throw std::runtime_error(store.status().ToString());
     RepoOptions repo_options;
     repo_options.owner = {123, 456};
+    repo_options.whole_file_readahead = whole_file_readahead;
     return std::make_unique<MountedRepository>(
         std::move(store).value(), std::make_unique<UsageRecorder>("", "test"), repo_options);
   }
@@ -141,7 +142,8 @@ TEST_F(MountedRepoTest, OpenFileOutlivesItsVersion) {
 }
 
 // A sequential reader gets the chunks ahead of it fetched into the cache in
-// the background; a read far from the last one fetches nothing extra.
+// the background; a read far from the last one fetches nothing extra (files
+// above the whole-file read-ahead size, here 0).
 TEST_F(MountedRepoTest, SequentialReadsFetchAheadAndRandomReadsDoNot) {
   const stdfs::path big = store_.scratch() / "big";
   const std::vector<uint8_t> bytes = RandomBytes(12 << 20, 77);
@@ -174,6 +176,48 @@ TEST_F(MountedRepoTest, SequentialReadsFetchAheadAndRandomReadsDoNot) {
     ASSERT_TRUE(count.ok()) << count.status().ToString();
     ASSERT_EQ(std::memcmp(buffer.data(), bytes.data() + offset, *count), 0) << offset;
   }
+}
+
+// A file up to whole_file_readahead is fetched whole from its first read,
+// wherever that read is (a zip reader starts at the end); a second open
+// file of it queues nothing new, and the bytes read are still exact.
+TEST_F(MountedRepoTest, TheFirstReadOfAModelSizedFileFetchesAllOfIt) {
+  const stdfs::path model = store_.scratch() / "model";
+  const std::vector<uint8_t> bytes = RandomBytes(12 << 20, 78);
+  WriteFileBytes(model / "m.pt", bytes);
+  store_.Import("pt", 1, model);
+  repo_ = OpenRepo(/*whole_file_readahead=*/16 << 20);
+  auto recipe = repo_->store().FileRecipe(Sha256Of(std::span<const uint8_t>(bytes)));
+  ASSERT_TRUE(recipe.ok()) << recipe.status().ToString();
+  const uint64_t chunks = (*recipe)->extents.size();
+  const uint64_t file = Walk("pt/1/m.pt");
+  auto open = repo_->Open(file);
+  ASSERT_TRUE(open.ok());
+  std::vector<uint8_t> tail(4096);
+  ASSERT_TRUE(repo_->Read(**open, bytes.size() - tail.size(), tail).ok());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (repo_->prefetcher().fetched() + 1 < chunks &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  // The reader's own chunk may be fetched by the reader or by the prefetcher.
+  EXPECT_GE(repo_->prefetcher().fetched() + 1, chunks) << "one read: the rest is ahead";
+  EXPECT_LE(repo_->prefetcher().fetched(), chunks);
+  EXPECT_EQ(std::memcmp(tail.data(), bytes.data() + bytes.size() - tail.size(), tail.size()), 0);
+  std::vector<uint8_t> buffer(1 << 20);
+  for (uint64_t offset = 0; offset < bytes.size(); offset += buffer.size()) {
+    auto count = repo_->Read(**open, offset, buffer);
+    ASSERT_TRUE(count.ok()) << count.status().ToString();
+    ASSERT_EQ(std::memcmp(buffer.data(), bytes.data() + offset, *count), 0) << offset;
+  }
+
+  // Past the size, the first read fetches nothing ahead.
+  repo_ = OpenRepo(/*whole_file_readahead=*/8 << 20);
+  auto big = repo_->Open(Walk("pt/1/m.pt"));
+  ASSERT_TRUE(big.ok());
+  ASSERT_TRUE(repo_->Read(**big, 0, tail).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(repo_->prefetcher().fetched(), 0u);
 }
 
 }  // namespace
