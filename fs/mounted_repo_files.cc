@@ -2,7 +2,6 @@
 // arithmetic (ReadFile touches only the chunks a range overlaps); here a read
 // is one call, and any failure is an I/O error that names the file.
 #include <algorithm>
-#include <cstring>
 
 #include "fs/mounted_repo.h"
 
@@ -100,12 +99,7 @@ Result<std::vector<ChunkSlice>> MountedRepository::ReadSlices(const OpenFile& fi
 Result<size_t> MountedRepository::Read(const OpenFile& file, uint64_t offset,
                                        std::span<uint8_t> out) {
   ASSIGN_OR_RETURN(std::vector<ChunkSlice> slices, ReadSlices(file, offset, out.size()));
-  size_t copied = 0;
-  for (const ChunkSlice& slice : slices) {
-    std::memcpy(out.data() + copied, slice.chunk->data() + slice.offset, slice.length);
-    copied += slice.length;
-  }
-  return copied;
+  return CopySlices(slices, out);
 }
 
 }  // namespace re2po::fs

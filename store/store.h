@@ -113,6 +113,8 @@ struct ChunkSlice {
   size_t offset = 0;
   size_t length = 0;
 };
+// Copies the slices one after another into `out` (large enough); returns the count.
+size_t CopySlices(const std::vector<ChunkSlice>& slices, std::span<uint8_t> out);
 
 class Store {
  public:

@@ -105,14 +105,18 @@ Result<std::vector<ChunkSlice>> StoreImpl::ReadSlices(const Recipe& recipe, uint
   return slices;
 }
 
-Result<size_t> Store::ReadFile(const Recipe& recipe, uint64_t offset, std::span<uint8_t> out) {
-  ASSIGN_OR_RETURN(std::vector<ChunkSlice> slices, ReadSlices(recipe, offset, out.size()));
+size_t CopySlices(const std::vector<ChunkSlice>& slices, std::span<uint8_t> out) {
   size_t copied = 0;
   for (const ChunkSlice& slice : slices) {
     std::memcpy(out.data() + copied, slice.chunk->data() + slice.offset, slice.length);
     copied += slice.length;
   }
   return copied;
+}
+
+Result<size_t> Store::ReadFile(const Recipe& recipe, uint64_t offset, std::span<uint8_t> out) {
+  ASSIGN_OR_RETURN(std::vector<ChunkSlice> slices, ReadSlices(recipe, offset, out.size()));
+  return CopySlices(slices, out);
 }
 
 Result<std::shared_ptr<const VersionTree>> StoreImpl::Tree(const VersionRecord& version) {
