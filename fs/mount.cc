@@ -25,6 +25,7 @@
 #include "fs/mounted_repo.h"
 #include "fs/mountpoint.h"
 #include "fs/refresher.h"
+#include "store/chunk_pool.h"
 #include "store/log.h"
 #include "store/store.h"
 
@@ -89,6 +90,11 @@ SessionOptions SessionOptionsFor(const MountOptions& options) {
   return session;
 }
 
+// Chunk buffers touched when the mount is ready: enough for a 128 MiB model,
+// and room for the read buffers of the four read-ahead threads.
+constexpr size_t kWarmBufferBytes = size_t{128} << 20;
+constexpr size_t kWarmHeapBytes = size_t{16} << 20;
+
 // Steps 3-5. Returns once the filesystem is unmounted.
 Status Serve(const MountOptions& options, StartupReporter& reporter) {
   SetTerminationSignalsBlocked(true);
@@ -107,6 +113,9 @@ Status Serve(const MountOptions& options, StartupReporter& reporter) {
     reporter.Ready("mounted " + options.store_dir.string() + " on " + options.mountpoint.string() +
                    " (read-only, chunk cache " + std::to_string(options.cache_bytes >> 20) +
                    " MiB)");
+    // Touched now, off the path of the first model load (store/chunk_pool.h).
+    ChunkBufferPool::Instance().Warm(std::min(options.cache_bytes / 2, kWarmBufferBytes),
+                                     std::min(options.cache_bytes / 4, kWarmHeapBytes));
   });
   SetTerminationSignalsBlocked(false);
   Status loop = session->Loop();

@@ -25,11 +25,13 @@ ChunkBytes ChunkCache::Lookup(const Digest& digest) {
 }
 
 void ChunkCache::Insert(const Digest& digest, ChunkBytes bytes) {
-  if (shard_capacity_ == 0 || bytes->size() > shard_capacity_) return;
+  // Charged by capacity: pooled buffers (store/chunk_pool.h) may be larger
+  // than the chunk, and the bound is on memory.
+  if (shard_capacity_ == 0 || bytes->capacity() > shard_capacity_) return;
   Shard& shard = ShardFor(digest);
   std::lock_guard lock(shard.mutex);
   if (shard.index.contains(digest)) return;
-  shard.charged += bytes->size();
+  shard.charged += bytes->capacity();
   shard.lru.emplace_front(digest, std::move(bytes));
   shard.index.emplace(digest, shard.lru.begin());
   EvictLocked(shard);
@@ -38,7 +40,7 @@ void ChunkCache::Insert(const Digest& digest, ChunkBytes bytes) {
 void ChunkCache::EvictLocked(Shard& shard) {
   while (shard.charged > shard_capacity_ && !shard.lru.empty()) {
     auto& victim = shard.lru.back();
-    shard.charged -= victim.second->size();
+    shard.charged -= victim.second->capacity();
     shard.index.erase(victim.first);
     shard.lru.pop_back();
   }

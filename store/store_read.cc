@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "store/chunk_pool.h"
 #include "store/coding.h"
 #include "store/keys.h"
 #include "store/log.h"
@@ -17,7 +18,7 @@ constexpr size_t kMaxCachedRecords = 4096;
 Result<ChunkBytes> DecodeChunkValue(const Digest& digest, std::string_view value,
                                     ChunkCheck check) {
   ASSIGN_OR_RETURN(ChunkValue parsed, ParseChunkValue(value));
-  auto bytes = std::make_shared<std::vector<uint8_t>>(parsed.raw_size);
+  std::shared_ptr<std::vector<uint8_t>> bytes = ChunkBufferPool::Instance().Take(parsed.raw_size);
   RETURN_IF_ERROR(DecodeChunk(parsed.codec, parsed.payload, *bytes));
   // The checksum catches damage at a fraction of SHA-256's cost; values
   // written before checksums existed, and verify, re-hash the whole chunk.
