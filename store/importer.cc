@@ -45,19 +45,20 @@ class FileStorer {
 
   Status Store(const FilePlan& plan, TreeEntry& entry) {
     ByteSpan bytes = plan.mapped->bytes();
-    // The whole-file digest runs beside the chunk hashing: it names the file.
+    // The whole-file digest (the file's name) runs beside the chunk work
+    // rather than before it: a new file, the common case, is then stored in
+    // the time of the slower of the two. A file that turns out to be stored
+    // already wrote nothing, since the store had all its chunks.
     auto digest = std::async(std::launch::async, [bytes] { return Sha256Of(bytes); });
     std::unique_ptr<Chunker> chunker =
         plan.format == "generic" ? MakeGenericChunker() : MakeTensorAwareChunker();
     std::vector<PlannedChunk> chunks = chunker->Cut(bytes, plan.segments);
+    Result<Recipe> stored = writer_.StoreFile(bytes, chunks, [this](uint64_t n) { Advance(n); });
     entry.digest = digest.get();
+    RETURN_IF_ERROR(stored.status());
     ASSIGN_OR_RETURN(bool exists, store_.db()->Contains(Cf::kRecipes, entry.digest.view()));
-    if (exists) {
-      Advance(bytes.size());
-      return Status::Ok();
-    }
-    ASSIGN_OR_RETURN(Recipe recipe,
-                     writer_.StoreFile(bytes, chunks, [this](uint64_t n) { Advance(n); }));
+    if (exists) return Status::Ok();
+    Recipe recipe = std::move(stored).value();
     FileInfo info{plan.format, plan.fallback_reason, TensorRecords(plan.segments, chunks, recipe)};
     rocksdb::WriteBatch batch;
     batch.Put(store_.db()->cf(Cf::kRecipes), entry.digest.view(), recipe.Encode());
