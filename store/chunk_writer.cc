@@ -14,17 +14,40 @@ namespace {
 // keep every core busy, small enough to bound the memory of an import.
 constexpr uint64_t kWindowBytes = 64ull << 20;
 
+// A delta is kept only if it is this much smaller than the chunk stored
+// whole: otherwise the second fetch each read makes is not worth it.
+constexpr double kDeltaKeepRatio = 0.9;
+
 }  // namespace
 
 ChunkWriter::ChunkWriter(Db& db, CodecOptions codec, unsigned threads,
-                         std::function<Status(uint64_t)> space_check)
+                         std::function<Status(uint64_t)> space_check, ChunkReader read_chunk)
     : db_(db),
       codec_(codec),
       space_check_(std::move(space_check)),
+      read_chunk_(std::move(read_chunk)),
       threads_(std::max(1u, threads)) {}
 
+void ChunkWriter::TryDelta(ByteSpan data, const PlannedChunk& chunk, const Digest& base,
+                           Work& work) {
+  // A base that cannot be read now is no base: the chunk is stored whole.
+  if (!read_chunk_) return;
+  Result<ChunkBytes> base_bytes = read_chunk_(base);
+  if (!base_bytes.ok() || (*base_bytes)->size() != data.size()) return;
+  size_t payload_size = 0;
+  std::string delta = EncodeDeltaChunkValue(work.digest, data, base, **base_bytes, chunk.dtype,
+                                            codec_, payload_size);
+  if (static_cast<double>(payload_size) >
+      static_cast<double>(work.payload_size) * kDeltaKeepRatio) {
+    return;
+  }
+  work.value = std::move(delta);
+  work.payload_size = payload_size;
+  work.base = base;
+}
+
 void ChunkWriter::ProcessRange(ByteSpan bytes, std::span<const PlannedChunk> chunks,
-                               std::span<Work> work) {
+                               std::span<const std::optional<Digest>> bases, std::span<Work> work) {
   for (size_t i = 0; i < chunks.size(); ++i) {
     ByteSpan data = bytes.subspan(chunks[i].offset, chunks[i].length);
     work[i].digest = Sha256Of(data);
@@ -33,12 +56,16 @@ void ChunkWriter::ProcessRange(ByteSpan bytes, std::span<const PlannedChunk> chu
     if (!work[i].known) {
       work[i].value =
           EncodeChunkValue(work[i].digest, data, chunks[i].dtype, codec_, work[i].payload_size);
+      if (!bases.empty() && bases[i] && *bases[i] != work[i].digest) {
+        TryDelta(data, chunks[i], *bases[i], work[i]);
+      }
     }
     CrashPointChunkBytes(data.size());
   }
 }
 
 void ChunkWriter::ProcessWindow(ByteSpan bytes, std::span<const PlannedChunk> window,
+                                std::span<const std::optional<Digest>> bases,
                                 std::vector<Work>& work, uint64_t window_bytes) {
   work.assign(window.size(), Work{});
   unsigned threads = window_bytes >= (4u << 20) ? threads_ : 1;
@@ -47,11 +74,14 @@ void ChunkWriter::ProcessWindow(ByteSpan bytes, std::span<const PlannedChunk> wi
   for (size_t start = per_thread; start < window.size(); start += per_thread) {
     size_t count = std::min(per_thread, window.size() - start);
     workers.emplace_back([&, start, count] {
-      ProcessRange(bytes, window.subspan(start, count), std::span(work).subspan(start, count));
+      ProcessRange(bytes, window.subspan(start, count),
+                   bases.empty() ? bases : bases.subspan(start, count),
+                   std::span(work).subspan(start, count));
     });
   }
   size_t first = std::min(per_thread, window.size());
-  ProcessRange(bytes, window.first(first), std::span(work).first(first));
+  ProcessRange(bytes, window.first(first), bases.empty() ? bases : bases.first(first),
+               std::span(work).first(first));
 }
 
 std::unique_ptr<rocksdb::WriteBatch> ChunkWriter::BatchWindow(std::span<const PlannedChunk> chunks,
@@ -60,18 +90,24 @@ std::unique_ptr<rocksdb::WriteBatch> ChunkWriter::BatchWindow(std::span<const Pl
   for (size_t i = 0; i < chunks.size(); ++i) {
     ++stats_.chunks;
     if (work[i].known || !written_.insert(work[i].digest).second) continue;
-    ChunkInfo info{static_cast<uint8_t>(chunks[i].dtype), chunks[i].length, work[i].payload_size};
+    ChunkInfo info{static_cast<uint8_t>(chunks[i].dtype), chunks[i].length, work[i].payload_size,
+                   work[i].base};
     batch->Put(db_.cf(Cf::kChunks), work[i].digest.view(), work[i].value);
     batch->Put(db_.cf(Cf::kChunkInfo), work[i].digest.view(), info.Encode());
     ++stats_.new_chunks;
     stats_.new_raw_bytes += chunks[i].length;
     stats_.new_stored_bytes += work[i].payload_size;
+    if (work[i].base) {
+      ++stats_.delta_chunks;
+      stats_.delta_raw_bytes += chunks[i].length;
+    }
     std::string().swap(work[i].value);  // the batch holds a copy now
   }
   return batch;
 }
 
 Result<Recipe> ChunkWriter::StoreFile(ByteSpan bytes, const std::vector<PlannedChunk>& chunks,
+                                      std::span<const std::optional<Digest>> bases,
                                       const std::function<void(uint64_t)>& on_bytes) {
   Recipe recipe;
   recipe.extents.reserve(chunks.size());
@@ -88,7 +124,8 @@ Result<Recipe> ChunkWriter::StoreFile(ByteSpan bytes, const std::vector<PlannedC
       window_bytes += chunks[end++].length;
     }
     std::span<const PlannedChunk> window(chunks.data() + begin, end - begin);
-    ProcessWindow(bytes, window, work, window_bytes);
+    ProcessWindow(bytes, window, bases.empty() ? bases : bases.subspan(begin, end - begin), work,
+                  window_bytes);
     for (size_t i = 0; i < window.size(); ++i) {
       recipe.extents.push_back({work[i].digest, window[i].offset + window[i].length});
     }

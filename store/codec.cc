@@ -4,8 +4,10 @@
 #include <xxhash.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "store/codec_planes.h"
 #include "store/coding.h"
@@ -34,8 +36,12 @@ ZSTD_DCtx* ThreadDCtx() {
   return ctx.get();
 }
 
+char CodecByte(CodecId codec) {
+  return static_cast<char>(static_cast<uint8_t>(codec) | kChecksumFlag);
+}
+
 std::string Header(CodecId codec, const Digest& name, std::span<const uint8_t> raw) {
-  std::string header(1, static_cast<char>(static_cast<uint8_t>(codec) | kChecksumFlag));
+  std::string header(1, CodecByte(codec));
   PutVarint(header, raw.size());
   PutFixed64(header, ChunkChecksum(name, raw));
   return header;
@@ -90,25 +96,68 @@ size_t PlaneWidth(DType dtype) {
   }
 }
 
+CodecId AppendPayload(std::span<const uint8_t> raw, DType dtype, const CodecOptions& options,
+                      std::string& out) {
+  const size_t width = options.byte_planes ? PlaneWidth(dtype) : 0;
+  if (width != 0 && raw.size() >= kMinCompressible * width) {
+    if (AppendBytePlanes(raw, width, options, out)) return CodecId::kBytePlanes;
+  } else if (CompressInto(raw, options, out)) {
+    return CodecId::kZstd;
+  }
+  out.append(reinterpret_cast<const char*>(raw.data()), raw.size());
+  return CodecId::kRaw;
+}
+
 std::string EncodeChunkValue(const Digest& name, std::span<const uint8_t> raw, DType dtype,
                              const CodecOptions& options, size_t& payload_size) {
-  const size_t width = options.byte_planes ? PlaneWidth(dtype) : 0;
-  std::string value = Header(CodecId::kBytePlanes, name, raw);
+  std::string value = Header(CodecId::kRaw, name, raw);
   const size_t header_size = value.size();
-  if (width != 0 && raw.size() >= kMinCompressible * width) {
-    if (AppendBytePlanes(raw, width, options, value)) {
-      payload_size = value.size() - header_size;
-      return value;
-    }
-  } else if (CompressInto(raw, options, value)) {
-    value[0] = static_cast<char>(static_cast<uint8_t>(CodecId::kZstd) | kChecksumFlag);
-    payload_size = value.size() - header_size;
-    return value;
-  }
-  value[0] = static_cast<char>(static_cast<uint8_t>(CodecId::kRaw) | kChecksumFlag);
-  value.append(reinterpret_cast<const char*>(raw.data()), raw.size());
-  payload_size = raw.size();
+  value[0] = CodecByte(AppendPayload(raw, dtype, options, value));
+  payload_size = value.size() - header_size;
   return value;
+}
+
+std::string EncodeDeltaChunkValue(const Digest& name, std::span<const uint8_t> raw,
+                                  const Digest& base, std::span<const uint8_t> base_raw,
+                                  DType dtype, const CodecOptions& options, size_t& payload_size) {
+  thread_local std::vector<uint8_t> difference;
+  difference.assign(raw.begin(), raw.end());
+  XorInto(difference, base_raw);
+  std::string value = Header(CodecId::kDelta, name, raw);
+  const size_t header_size = value.size();
+  value.append(base.view());
+  value.push_back(0);
+  const size_t inner_at = value.size() - 1;
+  value[inner_at] = static_cast<char>(AppendPayload(difference, dtype, options, value));
+  payload_size = value.size() - header_size;
+  return value;
+}
+
+Result<DeltaPayload> ParseDeltaPayload(std::string_view payload) {
+  if (payload.size() < 33) return Status::Corruption("delta chunk too short for its base");
+  DeltaPayload parsed;
+  ASSIGN_OR_RETURN(parsed.base, Digest::FromView(payload.substr(0, 32)));
+  parsed.inner = static_cast<CodecId>(static_cast<uint8_t>(payload[32]));
+  if (parsed.inner == CodecId::kDelta || static_cast<uint8_t>(parsed.inner) > 3) {
+    return Status::Corruption("delta chunk with inner codec " +
+                              std::to_string(static_cast<int>(parsed.inner)));
+  }
+  parsed.inner_payload = payload.substr(33);
+  return parsed;
+}
+
+void XorInto(std::span<uint8_t> out, std::span<const uint8_t> base) {
+  // Word at a time: the compiler vectorises this loop.
+  const size_t n = std::min(out.size(), base.size());
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t a, b;
+    std::memcpy(&a, out.data() + i, 8);
+    std::memcpy(&b, base.data() + i, 8);
+    a ^= b;
+    std::memcpy(out.data() + i, &a, 8);
+  }
+  for (; i < n; ++i) out[i] ^= base[i];
 }
 
 Result<ChunkValue> ParseChunkValue(std::string_view value) {
@@ -143,6 +192,8 @@ Status DecodeChunk(CodecId codec, std::string_view payload, std::span<uint8_t> o
       return DecompressZstd(payload, out);
     case CodecId::kBytePlanes:
       return DecodeBytePlanes(payload, out);
+    case CodecId::kDelta:
+      return Status::Corruption("a delta chunk decodes only against its base");
   }
   return Status::Corruption("unknown codec id " + std::to_string(static_cast<int>(codec)));
 }

@@ -14,7 +14,7 @@
 
 namespace re2po {
 
-enum class CodecId : uint8_t { kRaw = 0, kZstd = 1, kBytePlanes = 2 };
+enum class CodecId : uint8_t { kRaw = 0, kZstd = 1, kBytePlanes = 2, kDelta = 3 };
 
 // Set in the codec byte of values that carry a checksum of their raw bytes.
 inline constexpr uint8_t kChecksumFlag = 0x80;
@@ -39,6 +39,24 @@ size_t PlaneWidth(DType dtype);
 std::string EncodeChunkValue(const Digest& name, std::span<const uint8_t> raw, DType dtype,
                              const CodecOptions& options, size_t& payload_size);
 
+// Codec 3: the chunk stored as the XOR of its bytes with those of another
+// chunk of the same size (a tensor piece of the model it was fine-tuned
+// from); the XOR is stored with the codec the writer would pick for it.
+// The base must not be a delta chunk itself.
+std::string EncodeDeltaChunkValue(const Digest& name, std::span<const uint8_t> raw,
+                                  const Digest& base, std::span<const uint8_t> base_raw,
+                                  DType dtype, const CodecOptions& options, size_t& payload_size);
+
+struct DeltaPayload {
+  Digest base;
+  CodecId inner = CodecId::kRaw;
+  std::string_view inner_payload;
+};
+Result<DeltaPayload> ParseDeltaPayload(std::string_view payload);
+
+// out[i] ^= base[i] over the shorter of the two.
+void XorInto(std::span<uint8_t> out, std::span<const uint8_t> base);
+
 struct ChunkValue {
   CodecId codec = CodecId::kRaw;
   uint64_t raw_size = 0;
@@ -48,7 +66,8 @@ struct ChunkValue {
 };
 Result<ChunkValue> ParseChunkValue(std::string_view value);
 
-// Decodes into `out`, which must have exactly the raw size.
+// Decodes into `out`, which must have exactly the raw size. Not for codec 3,
+// whose base the store fetches (store_read.cc).
 Status DecodeChunk(CodecId codec, std::string_view payload, std::span<uint8_t> out);
 
 // XXH3-64 of a chunk's raw bytes, seeded with its name, so that a value

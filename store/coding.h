@@ -13,6 +13,14 @@
 namespace re2po {
 
 void PutVarint(std::string& out, uint64_t value);
+// Zigzag keeps negative values (pre-1970 mtimes, dims) short as varints.
+inline uint64_t ZigZag(int64_t value) {
+  return (static_cast<uint64_t>(value) << 1) ^ static_cast<uint64_t>(value >> 63);
+}
+inline int64_t UnZigZag(uint64_t value) {
+  return static_cast<int64_t>(value >> 1) ^ -static_cast<int64_t>(value & 1);
+}
+
 void PutFixed32(std::string& out, uint32_t value);  // little-endian
 void PutFixed64(std::string& out, uint64_t value);  // little-endian
 void PutBigEndian64(std::string& out, uint64_t value);

@@ -29,6 +29,33 @@ Result<DigestSet> LiveFiles(Db& db) {
   return live;
 }
 
+// A delta chunk needs its base: a base is live while a live delta uses it.
+// Bases are never deltas themselves, so one pass finds them all.
+Status AddBasesOfLiveDeltas(Db& db, DigestSet& live_chunks) {
+  std::vector<Digest> bases;
+  auto it = db.NewIterator(Cf::kChunkInfo);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    ASSIGN_OR_RETURN(Digest chunk, Digest::FromView(it->key().ToStringView()));
+    if (!live_chunks.contains(chunk)) continue;
+    ASSIGN_OR_RETURN(ChunkInfo info, ChunkInfo::Decode(it->value().ToStringView()));
+    if (info.base) bases.push_back(*info.base);
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "reading chunk infos"));
+  live_chunks.insert(bases.begin(), bases.end());
+  return Status::Ok();
+}
+
+// Tensor-name entries (store/delta_bases.h) that point at deleted files.
+Status DropDeadTensorNames(Db& db, const DigestSet& live_files, rocksdb::WriteBatch& batch) {
+  auto it = db.NewIterator(Cf::kCatalog);
+  const std::string prefix(1, keys::kTensorNameTag);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    Result<Digest> file = Digest::FromView(it->value().ToStringView());
+    if (!file.ok() || !live_files.contains(*file)) batch.Delete(db.cf(Cf::kCatalog), it->key());
+  }
+  return FromRocks(it->status(), "reading tensor names");
+}
+
 uint64_t BlobBytes(const std::filesystem::path& db_dir) {
   uint64_t total = 0;
   std::error_code error;
@@ -79,6 +106,8 @@ Result<GcSummary> StoreImpl::CollectGarbage(const ProgressFn& progress) {
     for (const Extent& extent : recipe.extents) live_chunks.insert(extent.chunk);
   }
   RETURN_IF_ERROR(FromRocks(recipes->status(), "reading recipes"));
+  RETURN_IF_ERROR(AddBasesOfLiveDeltas(*db(), live_chunks));
+  RETURN_IF_ERROR(DropDeadTensorNames(*db(), live_files, batch));
   auto infos = db()->NewIterator(Cf::kChunkInfo);
   for (infos->SeekToFirst(); infos->Valid(); infos->Next()) {
     ASSIGN_OR_RETURN(Digest chunk, Digest::FromView(infos->key().ToStringView()));

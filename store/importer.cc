@@ -8,6 +8,7 @@
 
 #include "store/chunk_writer.h"
 #include "store/coding.h"
+#include "store/delta_bases.h"
 #include "store/free_space.h"
 #include "store/import_planner.h"
 #include "store/keys.h"
@@ -40,8 +41,11 @@ class FileStorer {
       : store_(store),
         request_(request),
         total_(total),
-        writer_(*store.db(), request.codec, std::max(1u, std::thread::hardware_concurrency()),
-                [&store](uint64_t bytes) { return CheckFreeSpace(store.dir(), bytes); }) {}
+        writer_(
+            *store.db(), request.codec, std::max(1u, std::thread::hardware_concurrency()),
+            [&store](uint64_t bytes) { return CheckFreeSpace(store.dir(), bytes); },
+            [&store](const Digest& chunk) { return store.ReadChunk(chunk); }),
+        bases_(store) {}
 
   Status Store(const FilePlan& plan, TreeEntry& entry) {
     ByteSpan bytes = plan.mapped->bytes();
@@ -53,7 +57,10 @@ class FileStorer {
     std::unique_ptr<Chunker> chunker =
         plan.format == "generic" ? MakeGenericChunker() : MakeTensorAwareChunker();
     std::vector<PlannedChunk> chunks = chunker->Cut(bytes, plan.segments);
-    Result<Recipe> stored = writer_.StoreFile(bytes, chunks, [this](uint64_t n) { Advance(n); });
+    std::vector<std::optional<Digest>> bases;
+    if (request_.delta && plan.format != "generic") bases = bases_.ForFile(plan.segments, chunks);
+    Result<Recipe> stored =
+        writer_.StoreFile(bytes, chunks, bases, [this](uint64_t n) { Advance(n); });
     entry.digest = digest.get();
     RETURN_IF_ERROR(stored.status());
     ASSIGN_OR_RETURN(bool exists, store_.db()->Contains(Cf::kRecipes, entry.digest.view()));
@@ -63,6 +70,7 @@ class FileStorer {
     rocksdb::WriteBatch batch;
     batch.Put(store_.db()->cf(Cf::kRecipes), entry.digest.view(), recipe.Encode());
     batch.Put(store_.db()->cf(Cf::kFileInfo), entry.digest.view(), info.Encode());
+    DeltaBases::IndexTensors(info.tensors, entry.digest, *store_.db(), batch);
     return store_.db()->Write(batch, /*durable=*/false);
   }
 
@@ -80,6 +88,7 @@ class FileStorer {
   uint64_t total_;
   uint64_t done_ = 0;
   ChunkWriter writer_;
+  DeltaBases bases_;
 };
 
 Status Commit(StoreImpl& store, const CatalogSnapshot& catalog, VersionRecord& record,
@@ -149,6 +158,8 @@ Result<ImportSummary> RunImport(StoreImpl& store, const ImportRequest& request) 
   summary.new_raw_bytes = storer.stats().new_raw_bytes;
   summary.chunks = storer.stats().chunks;
   summary.new_chunks = storer.stats().new_chunks;
+  summary.delta_chunks = storer.stats().delta_chunks;
+  summary.delta_raw_bytes = storer.stats().delta_raw_bytes;
   summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   Logger("import")->info("{}@{}: {} files, {} bytes, {} new stored bytes", record.model,

@@ -1,6 +1,7 @@
 #include "store/keys.h"
 
 #include "store/coding.h"
+#include "store/digest.h"
 
 namespace re2po::keys {
 namespace {
@@ -32,6 +33,17 @@ std::string VersionPrefix(std::string_view model) {
   std::string key(1, kVersionTag);
   key.append(model);
   key.push_back('\0');
+  return key;
+}
+
+std::string TensorName(uint8_t dtype, const std::vector<int64_t>& shape, std::string_view name) {
+  std::string hashed(1, static_cast<char>(dtype));
+  PutVarint(hashed, shape.size());
+  for (int64_t dim : shape) PutVarint(hashed, ZigZag(dim));
+  hashed.append(name);
+  const Digest digest = Sha256Of(hashed);
+  std::string key(1, kTensorNameTag);
+  key.append(digest.view().substr(0, 16));
   return key;
 }
 

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace re2po::keys {
 
@@ -17,6 +18,7 @@ inline constexpr std::string_view kNextSeq = "next_seq";
 inline constexpr char kModelTag = 'm';
 inline constexpr char kVersionTag = 'v';
 inline constexpr char kTreeTag = 't';
+inline constexpr char kTensorNameTag = 'n';
 
 std::string Model(std::string_view model);
 std::string Version(std::string_view model, uint64_t version);
@@ -29,5 +31,9 @@ struct ParsedVersionKey {
   uint64_t version = 0;
 };
 std::optional<ParsedVersionKey> ParseVersionKey(std::string_view key);
+
+// 'n' + the first 16 bytes of SHA-256 over u8 dtype, varint rank, zigzag
+// dims, name: where the last stored tensor of that name, type and shape is.
+std::string TensorName(uint8_t dtype, const std::vector<int64_t>& shape, std::string_view name);
 
 }  // namespace re2po::keys

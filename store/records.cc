@@ -17,14 +17,6 @@ Status GetDigest(Decoder& decoder, Digest& digest) {
   return Status::Ok();
 }
 
-// Zigzag keeps pre-1970 mtimes representable as varints.
-uint64_t ZigZag(int64_t value) {
-  return (static_cast<uint64_t>(value) << 1) ^ static_cast<uint64_t>(value >> 63);
-}
-int64_t UnZigZag(uint64_t value) {
-  return static_cast<int64_t>(value >> 1) ^ -static_cast<int64_t>(value & 1);
-}
-
 }  // namespace
 
 std::string VersionRecord::Encode() const {
@@ -238,6 +230,7 @@ std::string ChunkInfo::Encode() const {
   out.push_back(static_cast<char>(dtype));
   PutVarint(out, raw_size);
   PutVarint(out, stored_size);
+  if (base) out.append(base->view());
   return out;
 }
 
@@ -247,6 +240,9 @@ Result<ChunkInfo> ChunkInfo::Decode(std::string_view bytes) {
   RETURN_IF_ERROR(decoder.GetByte(info.dtype));
   RETURN_IF_ERROR(decoder.GetVarint(info.raw_size));
   RETURN_IF_ERROR(decoder.GetVarint(info.stored_size));
+  if (decoder.remaining() == 0) return info;
+  if (decoder.remaining() != 32) return Status::Corruption("chunk info: trailing bytes");
+  ASSIGN_OR_RETURN(info.base, Digest::FromView(bytes.substr(bytes.size() - 32)));
   return info;
 }
 

@@ -94,6 +94,9 @@ struct ChunkInfo {
   uint8_t dtype = 0;
   uint64_t raw_size = 0;
   uint64_t stored_size = 0;
+  // Delta chunks (codec 3): the chunk they are stored against, which gc
+  // keeps while they live.
+  std::optional<Digest> base;
 
   std::string Encode() const;
   static Result<ChunkInfo> Decode(std::string_view bytes);

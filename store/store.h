@@ -48,6 +48,9 @@ struct ImportRequest {
   std::filesystem::path source;     // a file or a directory
   std::map<std::string, std::string> labels;
   bool format_aware = true;  // false: generic content-defined chunking only
+  // Store changed tensors as differences from the last stored tensor of the
+  // same name, type and shape when that is smaller (store/delta_bases.h).
+  bool delta = true;
   CodecOptions codec;
   ProgressFn progress;
 };
@@ -65,6 +68,8 @@ struct ImportSummary {
   uint64_t new_raw_bytes = 0;  // uncompressed bytes of chunks this import added
   uint64_t chunks = 0;
   uint64_t new_chunks = 0;
+  uint64_t delta_chunks = 0;     // new chunks stored as differences from earlier ones
+  uint64_t delta_raw_bytes = 0;  // their uncompressed bytes
   std::map<std::string, uint64_t> files_per_format;
   std::vector<FileImportInfo> files;
   std::vector<std::string> warnings;  // skipped specials, hard links, ...

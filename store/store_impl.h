@@ -50,7 +50,10 @@ class StoreImpl final : public Store {
   Result<uint64_t> ReadCounter(std::string_view key) const;
   // Fetches and checks a chunk without touching the cache: reads check the
   // value's checksum, verify (kFull) the chunk's SHA-256 name as well.
-  Result<ChunkBytes> FetchChunk(const Digest& chunk, ChunkCheck check = ChunkCheck::kFast) const;
+  // `base_of_delta`: the chunk is wanted as the base of a delta chunk, so
+  // it must not be one itself.
+  Result<ChunkBytes> FetchChunk(const Digest& chunk, ChunkCheck check = ChunkCheck::kFast,
+                                bool base_of_delta = false) const;
   // Publishes a reloaded catalog after a commit of ours (and records it).
   Status ReloadCatalog();
   // Writers: updates <store>/last-commit (store/commit_record.h).
@@ -64,7 +67,11 @@ class StoreImpl final : public Store {
   mutable std::mutex db_mutex_;       // guards the pointer only
   std::shared_ptr<Db> db_;
   std::string db_fingerprint_;  // readers: the state db_ was opened at
-  ChunkCache cache_;
+  Result<ChunkBytes> DecodeValue(const Digest& digest, std::string_view value, ChunkCheck check,
+                                 bool base_of_delta) const;
+  Result<ChunkBytes> BaseChunk(const Digest& base) const;
+
+  mutable ChunkCache cache_;  // internally synchronised
   InFlightFetches in_flight_;
 
   mutable std::mutex catalog_mutex_;  // guards the pointer only, never held during I/O

@@ -15,26 +15,18 @@ namespace {
 // Caches of immutable records; cleared wholesale when they grow past this.
 constexpr size_t kMaxCachedRecords = 4096;
 
-Result<ChunkBytes> DecodeChunkValue(const Digest& digest, std::string_view value,
-                                    ChunkCheck check) {
-  ASSIGN_OR_RETURN(ChunkValue parsed, ParseChunkValue(value));
-  std::shared_ptr<std::vector<uint8_t>> bytes = ChunkBufferPool::Instance().Take(parsed.raw_size);
-  RETURN_IF_ERROR(DecodeChunk(parsed.codec, parsed.payload, *bytes));
-  // The checksum catches damage at a fraction of SHA-256's cost; values
-  // written before checksums existed, and verify, re-hash the whole chunk.
-  if (parsed.checksum && *parsed.checksum != ChunkChecksum(digest, *bytes)) {
+// The checksum catches damage at a fraction of SHA-256's cost; values
+// written before checksums existed, and verify, re-hash the whole chunk.
+Status CheckDecoded(const Digest& digest, const ChunkValue& parsed, std::span<const uint8_t> bytes,
+                    ChunkCheck check) {
+  if (parsed.checksum && *parsed.checksum != ChunkChecksum(digest, bytes)) {
     return Status::Corruption("chunk content does not match its checksum");
   }
-  if ((check == ChunkCheck::kFull || !parsed.checksum) &&
-      Sha256Of(std::span<const uint8_t>(*bytes)) != digest) {
+  if ((check == ChunkCheck::kFull || !parsed.checksum) && Sha256Of(bytes) != digest) {
     return Status::Corruption("chunk content does not match its digest");
   }
-  return ChunkBytes(std::move(bytes));
+  return Status::Ok();
 }
-
-}  // namespace
-
-namespace {
 
 // Debian's RocksDB computes its CRC32C in software, which cost a fifth of a
 // cold read; every chunk value is checked by its own checksum, bound to its
@@ -48,7 +40,41 @@ rocksdb::ReadOptions ChunkReadOptions() {
 
 }  // namespace
 
-Result<ChunkBytes> StoreImpl::FetchChunk(const Digest& digest, ChunkCheck check) const {
+Result<ChunkBytes> StoreImpl::DecodeValue(const Digest& digest, std::string_view value,
+                                          ChunkCheck check, bool base_of_delta) const {
+  ASSIGN_OR_RETURN(ChunkValue parsed, ParseChunkValue(value));
+  std::shared_ptr<std::vector<uint8_t>> bytes = ChunkBufferPool::Instance().Take(parsed.raw_size);
+  if (parsed.codec != CodecId::kDelta) {
+    RETURN_IF_ERROR(DecodeChunk(parsed.codec, parsed.payload, *bytes));
+  } else {
+    // One level only: a base that is a delta itself is damage (the writer
+    // never makes one), and refusing it keeps a crafted cycle from recursing.
+    if (base_of_delta) return Status::Corruption("the base of a delta chunk is a delta chunk");
+    ASSIGN_OR_RETURN(DeltaPayload delta, ParseDeltaPayload(parsed.payload));
+    RETURN_IF_ERROR(DecodeChunk(delta.inner, delta.inner_payload, *bytes));
+    Result<ChunkBytes> base = BaseChunk(delta.base);
+    if (!base.ok()) return base.status().WithContext("its base");
+    if ((*base)->size() != bytes->size()) {
+      return Status::Corruption("delta chunk of " + std::to_string(bytes->size()) +
+                                " bytes against a base of " + std::to_string((*base)->size()));
+    }
+    XorInto(*bytes, **base);
+  }
+  RETURN_IF_ERROR(CheckDecoded(digest, parsed, *bytes, check));
+  return ChunkBytes(std::move(bytes));
+}
+
+// Not through the in-flight table: a base fetched there while its delta's
+// own fetch holds a place could wait on itself.
+Result<ChunkBytes> StoreImpl::BaseChunk(const Digest& base) const {
+  if (ChunkBytes cached = cache_.Lookup(base)) return cached;
+  ASSIGN_OR_RETURN(ChunkBytes bytes, FetchChunk(base, ChunkCheck::kFast, /*base_of_delta=*/true));
+  cache_.Insert(base, bytes);
+  return bytes;
+}
+
+Result<ChunkBytes> StoreImpl::FetchChunk(const Digest& digest, ChunkCheck check,
+                                         bool base_of_delta) const {
   rocksdb::PinnableSlice value;
   std::shared_ptr<Db> db = this->db();
   rocksdb::Status status =
@@ -67,7 +93,7 @@ Result<ChunkBytes> StoreImpl::FetchChunk(const Digest& digest, ChunkCheck check)
     }
   }
   if (!status.ok()) return FromRocks(status, context);
-  auto decoded = DecodeChunkValue(digest, value.ToStringView(), check);
+  auto decoded = DecodeValue(digest, value.ToStringView(), check, base_of_delta);
   if (!decoded.ok()) return decoded.status().WithContext(context);
   return decoded;
 }

@@ -95,6 +95,32 @@ TEST_F(DedupTest, SameWeightsInEveryFormatAreStoredOnce) {
   EXPECT_GT(shared, tensors * 9 / 10) << shown.dump().substr(0, 2000);
 }
 
+// Full fine-tuning moves every weight a little: nothing is shared, but each
+// tensor is stored as its XOR with the base's (codec 3), which costs about
+// half; with --no-delta the fine-tune costs what the base did.
+TEST_F(DedupTest, AFullFineTuneIsStoredAsDifferencesFromItsBase) {
+  ASSERT_FALSE(Generate("resnet18-finetuned").is_discarded());
+  const fs::path root = Dir("resnet18-finetuned");
+  nlohmann::json base = Import("base", root / "base" / "1");
+  nlohmann::json tuned = Import("tuned", root / "finetuned" / "1");
+  const double base_stored = base["new_bytes"].get<double>();
+  EXPECT_GT(tuned["delta_chunks"].get<uint64_t>(), 40u) << tuned.dump();
+  EXPECT_LT(tuned["new_bytes"].get<double>(), 0.65 * base_stored) << tuned.dump();
+  ExpectExportIdentical("tuned@1", root / "finetuned" / "1");
+
+  // The base's removal keeps what the fine-tune is stored against.
+  ASSERT_EQ(Re2po("rm base@1").exit_code, 0);
+  ASSERT_EQ(Re2po("gc").exit_code, 0);
+  const fs::path after_gc = Dir("export-after-gc");
+  ASSERT_EQ(Re2po("export tuned@1 " + Q(after_gc)).exit_code, 0);
+  EXPECT_EQ(DescribeTree(root / "finetuned" / "1"), DescribeTree(after_gc));
+  EXPECT_EQ(Re2po("verify").exit_code, 0);
+
+  nlohmann::json whole = Json("import whole " + Q(root / "finetuned" / "1") + " --no-delta");
+  EXPECT_EQ(whole["delta_chunks"].get<uint64_t>(), 0u);
+  EXPECT_EQ(whole["new_bytes"].get<double>(), 0.0) << "its chunks are stored already";
+}
+
 TEST_F(DedupTest, FixturesAreDetectedAndHalfPlusThreeSharesTensors) {
   REQUIRE_FIXTURE(two, "tf_serving/saved_model_half_plus_two_cpu/00000123");
   REQUIRE_FIXTURE(three, "tf_serving/saved_model_half_plus_three/00000123");

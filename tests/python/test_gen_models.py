@@ -345,6 +345,20 @@ class ScenarioTest(unittest.TestCase):
         for e in r["entries"][1:]:
             self.assertEqual(e["new_tensor_bytes"], 0, e["model"])
 
+    def test_finetuned(self):
+        r = self.scenario("resnet18-finetuned")
+        base = _load_pt(os.path.join(self.tmp, "base", "1", "model.pt"))
+        tuned = _load_pt(r["derived"]["path"])
+        self.assertEqual(list(base), list(tuned))
+        moved = [k for k in base if base[k].is_floating_point()
+                 and base[k].numel() > 1 and not torch.equal(base[k], tuned[k])]
+        weights = [k for k in base if k.endswith(".weight")]
+        self.assertTrue(set(weights) <= set(moved), set(weights) - set(moved))
+        for k in weights:
+            rel = ((tuned[k] - base[k]).abs().max() /
+                   base[k].abs().max().clamp(min=1e-12)).item()
+            self.assertLess(rel, 0.05, k)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -346,17 +346,27 @@ class ChunkInfoTest : public ::testing::Test {};
 TEST_F(ChunkInfoTest, RoundTrips) {
   for (uint64_t size : {uint64_t{0}, uint64_t{127}, uint64_t{128}, uint64_t{1} << 20,
                         std::numeric_limits<uint64_t>::max()}) {
-    ChunkInfo info{static_cast<uint8_t>(size % 251), size, size / 2};
-    ASSERT_OK_AND_ASSIGN(ChunkInfo decoded, ChunkInfo::Decode(info.Encode()));
-    EXPECT_EQ(decoded.dtype, info.dtype);
-    EXPECT_EQ(decoded.raw_size, info.raw_size);
-    EXPECT_EQ(decoded.stored_size, info.stored_size);
+    for (std::optional<Digest> base : {std::optional<Digest>(), std::optional(DigestOf("b"))}) {
+      ChunkInfo info{static_cast<uint8_t>(size % 251), size, size / 2, base};
+      ASSERT_OK_AND_ASSIGN(ChunkInfo decoded, ChunkInfo::Decode(info.Encode()));
+      EXPECT_EQ(decoded.dtype, info.dtype);
+      EXPECT_EQ(decoded.raw_size, info.raw_size);
+      EXPECT_EQ(decoded.stored_size, info.stored_size);
+      EXPECT_EQ(decoded.base, info.base);
+    }
   }
 }
 
 TEST_F(ChunkInfoTest, TruncatedOrGarbledNeverCrashes) {
-  CheckTruncationAndGarbling(ChunkInfo{3, 1 << 20, 300000}.Encode(),
+  CheckTruncationAndGarbling(ChunkInfo{3, 1 << 20, 300000, std::nullopt}.Encode(),
                              [](std::string_view bytes) { return ChunkInfo::Decode(bytes); });
+  // The base is an optional trailer (infos written before deltas have none):
+  // cut anywhere inside it, the info is refused; cut before it, it has none.
+  const std::string with_base = ChunkInfo{3, 1 << 20, 300000, DigestOf("b")}.Encode();
+  for (size_t cut = with_base.size() - 31; cut < with_base.size(); ++cut) {
+    EXPECT_STATUS_CODE(StatusCode::kCorruption,
+                       ChunkInfo::Decode(std::string_view(with_base).substr(0, cut)));
+  }
 }
 
 class FileInfoTest : public ::testing::Test {

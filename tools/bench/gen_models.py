@@ -134,7 +134,8 @@ PRESETS = {
 TASK_CLASSES = {"pets": 37, "flowers": 102, "birds": 200, "food": 101,
                 "products": 2000}
 
-SCENARIOS = ("resnet18-transfer", "resnet18-renamed", "resnet18-formats")
+SCENARIOS = ("resnet18-transfer", "resnet18-renamed", "resnet18-formats",
+             "resnet18-finetuned")
 ALL_SCENARIO_KINDS = ("base", "formats", "onnx-fused", "transfer", "series",
                       "partial", "full-finetune", "renamed", "int8", "fp16")
 
@@ -781,6 +782,12 @@ def run_scenario(torch, name, out, preset, seed):
                           "folding): every initializer has the bytes of the "
                           "state-dict tensor of the same name; num_batches_"
                           "tracked is not in the onnx graph")
+    elif name == "resnet18-finetuned":
+        m = full_finetune(torch, base, "resnet18", p, seed)
+        e = zoo.write("finetuned", 1, "full-finetune", "pt", sd=state_dict_of(m),
+                      parent="base@1", parent_sd=base_sd)
+        result["derived"] = _file_info(out, "finetuned", "1", "model.pt")
+        result["new_tensor_bytes"] = e["new_tensor_bytes"]
     else:
         raise SystemExit("unknown scenario %r (one of %s)" %
                          (name, ", ".join(SCENARIOS)))

@@ -10,6 +10,7 @@ struct ImportArgs {
   std::string path;
   std::vector<std::string> labels;
   bool generic_only = false;
+  bool no_delta = false;
   int zstd_level = 1;
   bool json = false;
 };
@@ -47,6 +48,8 @@ nlohmann::json SummaryJson(const ImportSummary& summary) {
           {"new_raw_bytes", summary.new_raw_bytes},
           {"chunks", summary.chunks},
           {"new_chunks", summary.new_chunks},
+          {"delta_chunks", summary.delta_chunks},
+          {"delta_raw_bytes", summary.delta_raw_bytes},
           {"dedup_ratio", dedup},
           {"seconds", summary.seconds},
           {"formats", summary.files_per_format},
@@ -65,6 +68,10 @@ void PrintSummary(const ImportSummary& summary) {
   if (v.logical_bytes > 0) {
     std::printf("  deduplicated:   %.1f%% of the bytes were already stored\n",
                 100.0 * (1.0 - double(summary.new_raw_bytes) / double(v.logical_bytes)));
+  }
+  if (summary.delta_chunks > 0) {
+    std::cout << "  as differences: " << HumanBytes(summary.delta_raw_bytes) << " in "
+              << summary.delta_chunks << " chunks stored against earlier tensors\n";
   }
   std::cout << "  throughput:     " << HumanBytes(uint64_t(double(v.logical_bytes) / seconds))
             << "/s\n  formats:";
@@ -91,6 +98,8 @@ void AddImport(CLI::App& app, GlobalOptions& global, CommandFn& run) {
   cmd->add_option("path", args->path, "a model file or directory")->required();
   cmd->add_option("--label,-l", args->labels, "key=value, repeatable");
   cmd->add_flag("--generic", args->generic_only, "content-defined chunking only (no parsers)");
+  cmd->add_flag("--no-delta", args->no_delta,
+                "store changed tensors whole, not as differences from earlier ones");
   cmd->add_option("--zstd-level", args->zstd_level, "zstd level for chunks (default 1)");
   cmd->add_flag("--json", args->json, "print the summary as JSON");
   cmd->callback([&global, &run, args] {
@@ -105,6 +114,7 @@ void AddImport(CLI::App& app, GlobalOptions& global, CommandFn& run) {
       request.source = args->path;
       request.labels = *labels;
       request.format_aware = !args->generic_only;
+      request.delta = !args->no_delta;
       request.codec.zstd_level = args->zstd_level;
       auto store = OpenStore(global, /*writer=*/true);
       if (!store.ok()) return Fail(store.status());
