@@ -9,17 +9,17 @@
 #include "store/db.h"
 #include "store/keys.h"
 #include "store/store.h"
-#include "tests/store/store_testutil.h"
+#include "tests/store/planted_store.h"
 
 namespace re2po {
 namespace {
 
 namespace fs = std::filesystem;
 
-class ChunkCheckTest : public ::testing::Test {
+class ChunkCheckTest : public testing::PlantedStoreTest {
  protected:
   void SetUp() override {
-    ASSERT_OK(Store::Init(dir()));
+    PlantedStoreTest::SetUp();
     bytes_ = testing::RandomBytes(3 << 20, 77);
     testing::WriteFileBytes(tmp_.path() / "src" / "w.bin", bytes_);
     auto writer = Open(true);
@@ -41,21 +41,6 @@ class ChunkCheckTest : public ::testing::Test {
                          bytes_.begin() + static_cast<std::ptrdiff_t>((*recipe)->extents[1].end));
   }
 
-  fs::path dir() const { return tmp_.path() / "store"; }
-  Result<std::unique_ptr<Store>> Open(bool writer) {
-    StoreOptions options;
-    options.dir = dir();
-    options.writer = writer;
-    return Store::Open(options);
-  }
-
-  Status Put(Cf family, std::string_view key, const std::string& value) {
-    ASSIGN_OR_RETURN(std::unique_ptr<Db> db, Db::Open(dir() / "db", Db::Mode::kWriter));
-    rocksdb::WriteBatch batch;
-    batch.Put(db->cf(family), key, value);
-    RETURN_IF_ERROR(db->Write(batch, /*durable=*/true));
-    return db->FlushAll();
-  }
   Result<uint32_t> Schema() {
     ASSIGN_OR_RETURN(std::unique_ptr<Db> db, Db::Open(dir() / "db", Db::Mode::kReader));
     ASSIGN_OR_RETURN(auto value, db->Get(Cf::kMeta, keys::kSchema));
@@ -83,7 +68,6 @@ class ChunkCheckTest : public ::testing::Test {
     return reader->Verify(nullptr);
   }
 
-  testing::TempDir tmp_;
   std::vector<uint8_t> bytes_, victim_bytes_;
   Digest victim_;
 };

@@ -14,7 +14,7 @@
 #include "store/db.h"
 #include "store/keys.h"
 #include "store/store.h"
-#include "tests/store/store_testutil.h"
+#include "tests/store/planted_store.h"
 
 namespace re2po {
 namespace {
@@ -68,16 +68,8 @@ Tensors FineTune(Tensors tensors, uint32_t seed) {
   return tensors;
 }
 
-class DeltaTest : public ::testing::Test {
+class DeltaTest : public testing::PlantedStoreTest {
  protected:
-  void SetUp() override { ASSERT_OK(Store::Init(dir())); }
-  fs::path dir() const { return tmp_.path() / "store"; }
-  Result<std::unique_ptr<Store>> Open(bool writer) {
-    StoreOptions options;
-    options.dir = dir();
-    options.writer = writer;
-    return Store::Open(options);
-  }
   Result<ImportSummary> Import(const std::string& model, const std::vector<uint8_t>& file,
                                bool delta = true) {
     const fs::path source = tmp_.path() / ("src-" + model);
@@ -97,13 +89,6 @@ class DeltaTest : public ::testing::Test {
     out.resize(n);
     return out;
   }
-  Status Put(Cf family, std::string_view key, const std::string& value) {
-    ASSIGN_OR_RETURN(std::unique_ptr<Db> db, Db::Open(dir() / "db", Db::Mode::kWriter));
-    rocksdb::WriteBatch batch;
-    batch.Put(db->cf(family), key, value);
-    RETURN_IF_ERROR(db->Write(batch, /*durable=*/true));
-    return db->FlushAll();
-  }
   // Every delta chunk of `file` with its base, read from the chunk infos.
   std::map<Digest, Digest> DeltasOf(Store& store, const std::vector<uint8_t>& file) {
     std::map<Digest, Digest> deltas;
@@ -119,8 +104,6 @@ class DeltaTest : public ::testing::Test {
     }
     return deltas;
   }
-
-  testing::TempDir tmp_;
 };
 
 TEST_F(DeltaTest, AFineTuneIsStoredAsDifferencesAndReadsBackExactly) {
