@@ -44,7 +44,8 @@ class ChunkCheckTest : public testing::PlantedStoreTest {
   Result<uint32_t> Schema() {
     ASSIGN_OR_RETURN(std::unique_ptr<Db> db, Db::Open(dir() / "db", Db::Mode::kReader));
     ASSIGN_OR_RETURN(auto value, db->Get(Cf::kMeta, keys::kSchema));
-    Decoder decoder(value.value_or(""), "schema");
+    const std::string bytes = value.value_or("");  // the Decoder only views it
+    Decoder decoder(bytes, "schema");
     uint32_t schema = 0;
     RETURN_IF_ERROR(decoder.GetFixed32(schema));
     return schema;
