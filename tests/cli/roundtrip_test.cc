@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <set>
 
 #include "tests/cli/cli_fixture.h"
 
@@ -22,6 +23,11 @@ void WriteSparseRandomFile(const fs::path& path, uint64_t size) {
     out.write(reinterpret_cast<const char*>(source.data()), static_cast<std::streamsize>(n));
     written += n;
   }
+}
+
+std::string ReadFileText(const fs::path& path) {
+  auto bytes = ReadFileBytes(path);
+  return std::string(bytes.begin(), bytes.end());
 }
 
 class RoundTripTest : public CliTest {};
@@ -72,6 +78,32 @@ TEST_F(RoundTripTest, SingleFileImportKeepsItsName) {
   ASSERT_EQ(Re2po("import single " + Q(Dir("model.onnx.bin"))).exit_code, 0);
   ASSERT_EQ(Re2po("export single@1 " + Q(Dir("out"))).exit_code, 0);
   EXPECT_EQ(Sha256Hex(Dir("out") / "model.onnx.bin"), Sha256Hex(Dir("model.onnx.bin")));
+}
+
+TEST_F(RoundTripTest, ExportReplacesOnlyAnEmptyDestinationAndLeavesNoStaging) {
+  fs::create_directories(Dir("src") / "sub");
+  WriteFileBytes(Dir("src") / "sub" / "w.bin", RandomBytes(1 << 20, 4));
+  ASSERT_EQ(Re2po("import dest " + Q(Dir("src"))).exit_code, 0);
+  fs::create_directories(Dir("dests") / "empty");
+  ASSERT_EQ(Re2po("export dest@1 " + Q(Dir("dests") / "empty")).exit_code, 0);
+  EXPECT_EQ(DescribeTree(Dir("src")), DescribeTree(Dir("dests") / "empty"));
+  ASSERT_EQ(Re2po("export dest@1 " + Q((Dir("dests") / "slash").string() + "/")).exit_code, 0);
+  EXPECT_EQ(DescribeTree(Dir("src")), DescribeTree(Dir("dests") / "slash"));
+
+  WriteFileText(Dir("dests") / "full" / "keep.txt", "mine");
+  CommandResult refused = Re2po("export dest@1 " + Q(Dir("dests") / "full"));
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("not an empty directory"), std::string::npos) << refused.err;
+  EXPECT_EQ(ReadFileText(Dir("dests") / "full" / "keep.txt"), "mine");
+  WriteFileText(Dir("dests") / "a-file", "mine");
+  EXPECT_EQ(Re2po("export dest@1 " + Q(Dir("dests") / "a-file")).exit_code, 1);
+  EXPECT_EQ(ReadFileText(Dir("dests") / "a-file"), "mine");
+
+  std::set<std::string> names;
+  for (const auto& entry : fs::directory_iterator(Dir("dests"))) {
+    names.insert(entry.path().filename().string());
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"a-file", "empty", "full", "slash"}));
 }
 
 TEST_F(RoundTripTest, SameDirectoryTwiceStoresUnderOnePercentNew) {

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <string>
 #include <vector>
 
 namespace re2po::cli {
@@ -73,27 +75,55 @@ Status SetMetadata(const fs::path& path, const TreeEntry& entry) {
   return Status::Ok();
 }
 
-Status PrepareDestination(const fs::path& destination) {
+// The destination must be empty so that the rename below can replace it; its
+// path is made absolute so that "." and a trailing slash name a real entry.
+Result<fs::path> CheckDestination(const fs::path& destination) {
   std::error_code error;
-  if (fs::exists(destination, error) && !fs::is_empty(destination, error)) {
-    return Status::AlreadyExists("export destination " + destination.string() +
-                                 " exists and is not empty");
+  fs::path target = fs::absolute(destination, error).lexically_normal();
+  if (error) return Status::FromErrno(error.value(), "resolving " + destination.string());
+  if (!target.has_filename()) target = target.parent_path();
+  if (fs::exists(fs::symlink_status(target, error))) {
+    if (!fs::is_directory(fs::symlink_status(target, error)) || !fs::is_empty(target, error)) {
+      return Status::AlreadyExists("export destination " + destination.string() +
+                                   " exists and is not an empty directory");
+    }
   }
-  fs::create_directories(destination, error);
-  if (error) return Status::FromErrno(error.value(), "creating " + destination.string());
-  return Status::Ok();
+  fs::create_directories(target.parent_path(), error);
+  if (error) return Status::FromErrno(error.value(), "creating " + target.parent_path().string());
+  return target;
 }
 
-}  // namespace
+// A staging directory beside the destination (same filesystem, so the final
+// rename is atomic): a reader of the destination sees the whole version or
+// nothing, and a failed or killed export leaves no file that looks complete.
+Result<fs::path> MakeStaging(const fs::path& target) {
+  std::string name =
+      (target.parent_path() / ("." + target.filename().string())).string() + ".re2po-export-XXXXXX";
+  if (mkdtemp(name.data()) == nullptr) {
+    return Status::FromErrno(errno, "creating a staging directory beside " + target.string());
+  }
+  return fs::path(name);
+}
 
-Status ExportVersion(Store& store, const VersionRecord& version, const fs::path& destination,
-                     const ProgressFn& progress) {
-  RETURN_IF_ERROR(PrepareDestination(destination));
+// Directories get their recorded modes last, and a read-only one would stop
+// the removal of what it holds.
+void RemoveStaging(const fs::path& staging) {
+  std::error_code error;
+  chmod(staging.c_str(), 0700);
+  for (auto it = fs::recursive_directory_iterator(staging, error);
+       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+    if (it->is_directory(error) && !it->is_symlink(error)) chmod(it->path().c_str(), 0700);
+  }
+  fs::remove_all(staging, error);
+}
+
+Status WriteTree(Store& store, const VersionRecord& version, const fs::path& root,
+                 const ProgressFn& progress) {
   ASSIGN_OR_RETURN(auto tree, store.Tree(version));
   uint64_t done = 0;
   for (uint32_t i = 1; i < tree->size(); ++i) {
     const TreeEntry& entry = tree->entry(i);
-    fs::path path = destination / tree->PathOf(i);
+    fs::path path = root / tree->PathOf(i);
     if (entry.type == EntryType::kDirectory) {
       if (mkdir(path.c_str(), 0700) != 0) return Status::FromErrno(errno, "mkdir " + path.string());
     } else if (entry.type == EntryType::kSymlink) {
@@ -106,7 +136,24 @@ Status ExportVersion(Store& store, const VersionRecord& version, const fs::path&
   }
   // Children first, so a read-only directory mode does not block its contents.
   for (uint32_t i = static_cast<uint32_t>(tree->size()); i-- > 0;) {
-    RETURN_IF_ERROR(SetMetadata(destination / tree->PathOf(i), tree->entry(i)));
+    RETURN_IF_ERROR(SetMetadata(root / tree->PathOf(i), tree->entry(i)));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ExportVersion(Store& store, const VersionRecord& version, const fs::path& destination,
+                     const ProgressFn& progress) {
+  ASSIGN_OR_RETURN(fs::path target, CheckDestination(destination));
+  ASSIGN_OR_RETURN(fs::path staging, MakeStaging(target));
+  Status status = WriteTree(store, version, staging, progress);
+  if (status.ok() && rename(staging.c_str(), target.c_str()) != 0) {
+    status = Status::FromErrno(errno, "moving the exported version to " + destination.string());
+  }
+  if (!status.ok()) {
+    RemoveStaging(staging);
+    return status.WithContext("nothing was written to " + destination.string());
   }
   return Status::Ok();
 }
