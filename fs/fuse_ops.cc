@@ -14,6 +14,7 @@
 #include "fs/errno_map.h"
 #include "fs/mounted_repo.h"
 #include "store/log.h"
+#include "store/test_hooks.h"
 
 namespace re2po::fs {
 namespace {
@@ -97,6 +98,7 @@ void ForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
 
 void GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* /*fi*/) {
   Guard(req, "getattr", ino, true, [&] {
+    if (ino == FUSE_ROOT_ID) TestDelay("root-getattr");  // lifecycle tests hold it here
     Result<AttrReply> attr = Repo(req).GetAttr(ino);
     if (!attr.ok()) return (void)fuse_reply_err(req, ToErrno(attr.status(), "getattr", ino));
     fuse_reply_attr(req, &attr->attr, attr->timeout);

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <string>
 
 #include "store/log.h"
 
@@ -66,19 +67,49 @@ Status PrepareMountpoint(const std::filesystem::path& mountpoint) {
   return Status::Ok();
 }
 
-Status CheckServing(const std::filesystem::path& mountpoint) {
+namespace {
+
+// What the checking child found, as its exit code.
+constexpr int kServing = 0;
+constexpr int kNotOurs = 255;
+
+// Runs in the forked child: system calls only, no allocation, no logging.
+// It first closes every inherited descriptor: a copy of the FUSE device kept
+// open here would keep the connection alive after the daemon dies, and this
+// child's own request would then wait for ever.
+[[noreturn]] void CheckServingAndExit(const char* mountpoint) {
+  ::close_range(0, ~0U, 0);
   struct stat st {};
-  if (::stat(mountpoint.c_str(), &st) != 0) {
-    return Status::FromErrno(errno, "checking the new mount at " + mountpoint.string());
-  }
+  if (::stat(mountpoint, &st) != 0) ::_exit(errno & 0x7f);
   struct statfs fs_info {};
-  if (::statfs(mountpoint.c_str(), &fs_info) != 0) {
-    return Status::FromErrno(errno, "checking the new mount at " + mountpoint.string());
+  if (::statfs(mountpoint, &fs_info) != 0) ::_exit(errno & 0x7f);
+  ::_exit(fs_info.f_type == kFuseSuperMagic && st.st_ino == 1 ? kServing : kNotOurs);
+}
+
+}  // namespace
+
+Status CheckServing(const std::filesystem::path& mountpoint) {
+  // Never from the daemon itself: a thread of ours waiting on our own mount
+  // cannot be killed once its request has been read (the kernel waits for
+  // the answer uninterruptibly), so a SIGKILL in that window would leave a
+  // daemon that never exits and a mount that never goes stale. A child
+  // asking instead gets ENOTCONN when we die.
+  const std::string path = mountpoint.string();
+  const pid_t pid = ::fork();
+  if (pid < 0) return Status::FromErrno(errno, "checking the new mount at " + path);
+  if (pid == 0) CheckServingAndExit(path.c_str());
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return Status::FromErrno(errno, "checking the new mount at " + path);
   }
-  if (fs_info.f_type != kFuseSuperMagic || st.st_ino != 1) {
-    return Status::IOError("the mount at " + mountpoint.string() + " is not answering");
+  if (!WIFEXITED(status)) {
+    return Status::IOError("the check of the new mount at " + path + " died of signal " +
+                           std::to_string(WTERMSIG(status)));
   }
-  return Status::Ok();
+  const int code = WEXITSTATUS(status);
+  if (code == kServing) return Status::Ok();
+  if (code == kNotOurs) return Status::IOError("the mount at " + path + " is not answering");
+  return Status::FromErrno(code, "checking the new mount at " + path);
 }
 
 }  // namespace re2po::fs

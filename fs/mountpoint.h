@@ -16,7 +16,8 @@ inline constexpr long kFuseSuperMagic = 0x65735546;
 Status PrepareMountpoint(const std::filesystem::path& mountpoint);
 
 // After mounting: blocks until the kernel answers a stat of the mountpoint
-// from our filesystem (so the FUSE loop is serving).
+// from our filesystem (so the FUSE loop is serving). The asking is done by a
+// forked child, so that the daemon never waits on its own mount.
 Status CheckServing(const std::filesystem::path& mountpoint);
 
 }  // namespace re2po::fs

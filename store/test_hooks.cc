@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 namespace re2po {
 namespace {
@@ -21,6 +23,14 @@ const std::string& Configured() {
 [[noreturn]] void Die() {
   kill(getpid(), SIGKILL);
   _exit(137);
+}
+
+const std::string& ConfiguredDelay() {
+  static const std::string value = [] {
+    const char* env = std::getenv("RE2PO_TEST_DELAY");
+    return std::string(env ? env : "");
+  }();
+  return value;
 }
 
 }  // namespace
@@ -42,6 +52,13 @@ void CrashPointChunkBytes(uint64_t chunk_bytes) {
   static const uint64_t limit = std::strtoull(point.c_str() + 12, nullptr, 10);
   static std::atomic<uint64_t> hashed{0};
   if (hashed.fetch_add(chunk_bytes) + chunk_bytes >= limit) Die();
+}
+
+void TestDelay(std::string_view name) {
+  const std::string& delay = ConfiguredDelay();
+  if (delay.size() <= name.size() || !delay.starts_with(name) || delay[name.size()] != ':') return;
+  const auto ms = std::strtoull(delay.c_str() + name.size() + 1, nullptr, 10);
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
 }
 
 }  // namespace re2po

@@ -2,7 +2,12 @@
 // SIGTERM/SIGINT/umount end the daemon cleanly, a SIGKILLed daemon's stale
 // mountpoint is recovered by the next mount, mount(8)-style options are
 // accepted, errors are reported, and allow_other lets other users in.
+#include <sys/mount.h>
+#include <sys/wait.h>
+
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <thread>
 
 #include "tests/fs/mount_fixture.h"
@@ -24,6 +29,16 @@ class LifecycleTest : public ::testing::Test {
   static bool Unmounted(const stdfs::path& mountpoint) {
     struct statfs info {};
     return ::statfs(mountpoint.c_str(), &info) == 0 && info.f_type != kFuseMagic;
+  }
+
+  // A new mount on the stale `mountpoint` says so, serves, and unmounts.
+  void ExpectTheNextMountRecovers(const stdfs::path& mountpoint) {
+    TestMount recovered(store_.dir(), mountpoint, {});
+    START_MOUNT(recovered);
+    EXPECT_EQ(ReadFileBytes(recovered.path("m/1/model.txt")).size(), 8u);
+    EXPECT_NE(recovered.Log().find("stale mount"), std::string::npos) << recovered.Log();
+    recovered.Stop();
+    EXPECT_TRUE(Unmounted(mountpoint));
   }
 
   TestStore store_;
@@ -111,12 +126,68 @@ TEST_F(LifecycleTest, StaleMountOfAKilledDaemonIsRecovered) {
     EXPECT_EQ(errno, ENOTCONN) << "expected a stale mount";
     killed.Forget();  // leave it stale for the next mount to find
   }
-  TestMount recovered(store_.dir(), mountpoint, {});
-  START_MOUNT(recovered);
-  EXPECT_EQ(ReadFileBytes(recovered.path("m/1/model.txt")).size(), 8u);
-  EXPECT_NE(recovered.Log().find("stale mount"), std::string::npos) << recovered.Log();
-  recovered.Stop();
-  EXPECT_TRUE(Unmounted(mountpoint));
+  ExpectTheNextMountRecovers(mountpoint);
+}
+
+// Whether /proc/self/mountinfo lists `mountpoint`: it asks the kernel, not
+// the mount, so it cannot block on a daemon that does not answer.
+bool ListedInMountinfo(const stdfs::path& mountpoint) {
+  std::ifstream in("/proc/self/mountinfo");
+  const std::string needle = " " + mountpoint.string() + " ";
+  for (std::string line; std::getline(in, line);) {
+    if (line.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// The pids of live processes whose command line names `mountpoint`.
+std::string ProcessesNaming(const stdfs::path& mountpoint) {
+  std::string pids;
+  for (const auto& entry : stdfs::directory_iterator("/proc")) {
+    const std::string pid = entry.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    const std::string cmdline((std::istreambuf_iterator<char>(in)), {});
+    if (cmdline.find(mountpoint.string()) != std::string::npos) pids += pid + " ";
+  }
+  return pids;
+}
+
+// A daemon thread waiting on the daemon's own mount cannot be killed once
+// its request has been read: the kernel waits for the answer, which no
+// thread is left to give. The readiness check used to be such a wait.
+TEST_F(LifecycleTest, DaemonKilledDuringItsReadinessCheckStillExits) {
+  REQUIRE_FUSE();
+  TempDir dir;
+  const stdfs::path mountpoint = dir.path() / "mnt";
+  stdfs::create_directories(mountpoint);
+  ::setenv("RE2PO_TEST_DELAY", "root-getattr:3000", 1);  // holds the check's stat of the root
+  const pid_t pid = SpawnWithLog(
+      {BuiltTool("mount.re2po"), store_.dir().string(), mountpoint.string(), "--foreground"},
+      dir.path() / "held.log");
+  ::unsetenv("RE2PO_TEST_DELAY");
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(WaitFor([&] { return ListedInMountinfo(mountpoint); }, std::chrono::seconds(30)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // the check is now held
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  int status = 0;
+  const bool exited =
+      WaitFor([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, std::chrono::seconds(15));
+  if (!exited) {
+    ::umount2(mountpoint.c_str(), MNT_FORCE);  // aborts the connection: the daemon can exit
+    ::waitpid(pid, &status, 0);
+  }
+  ASSERT_TRUE(exited) << "the SIGKILLed daemon was stuck waiting on its own mount";
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  // Nothing of the daemon may outlive it: a checker still holding the FUSE
+  // device would keep the dead mount's connection open and hang its users.
+  const bool none_left =
+      WaitFor([&] { return ProcessesNaming(mountpoint).empty(); }, std::chrono::seconds(15));
+  if (!none_left) ::umount2(mountpoint.c_str(), MNT_FORCE);
+  ASSERT_TRUE(none_left) << "a process of the killed daemon is left: "
+                         << ProcessesNaming(mountpoint);
+
+  ExpectTheNextMountRecovers(mountpoint);
 }
 
 TEST_F(LifecycleTest, FstabStyleOptionsAreAcceptedAndDropped) {
