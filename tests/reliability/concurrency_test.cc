@@ -202,6 +202,8 @@ TEST(ConcurrencyTest, RmAndGcWhileFilesAreOpenNeverReturnWrongBytes) {
   Tally removed[2], others;  // own.bin, shared.bin (still used by keep@1); keep@1
   std::atomic<bool> stop{false};
   {
+    // Declared before the readers, so that it outlives their join.
+    const Files kept_files = {{"keep/1/shared.bin", shared}, {"keep/1/kept.bin", kept}};
     std::vector<std::jthread> readers;
     for (unsigned i = 0; i < 4; ++i) {
       readers.emplace_back([&, i] {
@@ -213,7 +215,6 @@ TEST(ConcurrencyTest, RmAndGcWhileFilesAreOpenNeverReturnWrongBytes) {
         }
       });
     }
-    const Files kept_files = {{"keep/1/shared.bin", shared}, {"keep/1/kept.bin", kept}};
     for (unsigned i = 0; i < 2; ++i) {
       readers.emplace_back([&, i] { ReadRandomFiles(mount, kept_files, 800 + i, stop, others); });
     }
