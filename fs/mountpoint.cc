@@ -69,7 +69,8 @@ Status PrepareMountpoint(const std::filesystem::path& mountpoint) {
 
 namespace {
 
-// What the checking child found, as its exit code.
+// What the checking child found, as its exit code: 0, an errno (all below
+// 255), or kNotOurs.
 constexpr int kServing = 0;
 constexpr int kNotOurs = 255;
 
@@ -80,9 +81,9 @@ constexpr int kNotOurs = 255;
 [[noreturn]] void CheckServingAndExit(const char* mountpoint) {
   ::close_range(0, ~0U, 0);
   struct stat st {};
-  if (::stat(mountpoint, &st) != 0) ::_exit(errno & 0x7f);
+  if (::stat(mountpoint, &st) != 0) ::_exit(errno);
   struct statfs fs_info {};
-  if (::statfs(mountpoint, &fs_info) != 0) ::_exit(errno & 0x7f);
+  if (::statfs(mountpoint, &fs_info) != 0) ::_exit(errno);
   ::_exit(fs_info.f_type == kFuseSuperMagic && st.st_ino == 1 ? kServing : kNotOurs);
 }
 

@@ -12,11 +12,13 @@
 namespace re2po {
 namespace {
 
+std::string Env(const char* name) {
+  const char* value = std::getenv(name);
+  return value ? value : "";
+}
+
 const std::string& Configured() {
-  static const std::string value = [] {
-    const char* env = std::getenv("RE2PO_CRASH_POINT");
-    return std::string(env ? env : "");
-  }();
+  static const std::string value = Env("RE2PO_CRASH_POINT");
   return value;
 }
 
@@ -26,10 +28,7 @@ const std::string& Configured() {
 }
 
 const std::string& ConfiguredDelay() {
-  static const std::string value = [] {
-    const char* env = std::getenv("RE2PO_TEST_DELAY");
-    return std::string(env ? env : "");
-  }();
+  static const std::string value = Env("RE2PO_TEST_DELAY");
   return value;
 }
 

@@ -82,11 +82,10 @@ Result<fs::path> CheckDestination(const fs::path& destination) {
   fs::path target = fs::absolute(destination, error).lexically_normal();
   if (error) return Status::FromErrno(error.value(), "resolving " + destination.string());
   if (!target.has_filename()) target = target.parent_path();
-  if (fs::exists(fs::symlink_status(target, error))) {
-    if (!fs::is_directory(fs::symlink_status(target, error)) || !fs::is_empty(target, error)) {
-      return Status::AlreadyExists("export destination " + destination.string() +
-                                   " exists and is not an empty directory");
-    }
+  const fs::file_status existing = fs::symlink_status(target, error);
+  if (fs::exists(existing) && (!fs::is_directory(existing) || !fs::is_empty(target, error))) {
+    return Status::AlreadyExists("export destination " + destination.string() +
+                                 " exists and is not an empty directory");
   }
   fs::create_directories(target.parent_path(), error);
   if (error) return Status::FromErrno(error.value(), "creating " + target.parent_path().string());
