@@ -112,7 +112,8 @@ Result<MountedRepository::Child> MountedRepository::ResolveChild(const Node& dir
                                                                  std::string_view name) {
   switch (dir.kind) {
     case NodeKind::kRoot: {
-      const ModelEntry* model = catalog()->FindModel(name);
+      const auto snapshot = catalog();  // owns *model; a refresh may drop its own copy
+      const ModelEntry* model = snapshot->FindModel(name);
       if (model == nullptr || model->Latest() == nullptr) {
         return Status::NotFound("no model " + std::string(name));
       }
@@ -176,7 +177,8 @@ Result<std::string> MountedRepository::ReadLink(uint64_t ino) {
   if (node.kind != NodeKind::kLatest) {
     return Status::InvalidArgument(Describe(node) + " is not a symbolic link");
   }
-  const ModelEntry* model = catalog()->FindModel(node.model);
+  const auto snapshot = catalog();  // owns *model
+  const ModelEntry* model = snapshot->FindModel(node.model);
   if (model == nullptr || model->id != node.model_id || model->Latest() == nullptr) {
     return Status::NotFound("model " + node.model + " was removed");
   }

@@ -109,6 +109,9 @@ class MountedRepository {
   Result<std::vector<Invalidation>> Refresh();
   void FlushUsage() { usage_->Flush(); }
 
+  // Hold the pointer while using anything in the snapshot: the next refresh
+  // drops the repository's copy, and `catalog()->FindModel(...)` would then
+  // point into freed memory.
   std::shared_ptr<const CatalogSnapshot> catalog() const;
   const InodeTable& inodes() const { return inodes_; }
   // What the kernel holds open; freed with the repository at the latest.

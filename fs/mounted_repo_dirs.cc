@@ -96,7 +96,8 @@ Result<DirListing> MountedRepository::ListEntry(const Node& dir, uint64_t ino) {
   // The kernel ignores the inode of "..", but keep it truthful.
   uint64_t parent = numbers_.Entry(dir.version->record().seq, entry.parent);
   if (dir.entry == 0) {
-    const ModelEntry* model = catalog()->FindModel(dir.model);
+    const auto snapshot = catalog();  // owns *model
+    const ModelEntry* model = snapshot->FindModel(dir.model);
     parent = model == nullptr ? kRootIno : numbers_.Model(model->id);
   }
   DirListing listing;

@@ -195,7 +195,8 @@ Result<StoreStats> StoreImpl::Stats() {
     for (const VersionRecord& version : model.versions)
       stats.logical_bytes += version.logical_bytes;
   }
-  auto it = db()->NewIterator(Cf::kChunkInfo);
+  const auto database = db();  // the iterator must not outlive it (a refresh swaps db_)
+  auto it = database->NewIterator(Cf::kChunkInfo);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     ASSIGN_OR_RETURN(ChunkInfo info, ChunkInfo::Decode(it->value().ToStringView()));
     stats.unique_bytes += info.raw_size;

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -151,6 +152,7 @@ class TestMount {
   void Stop() {
     if (stopped_) return;
     stopped_ = true;
+    ReportUnexpectedExit();
     ForceUnmount(mountpoint_);
     if (pid_ > 0) {
       if (!WaitForExit(std::chrono::seconds(20))) {
@@ -209,6 +211,21 @@ class TestMount {
     if (pid_ < 0) return "mount.re2po exited early: " + Log();
     if (!ready) return "mount did not answer within 30 s: " + Log();
     return "";
+  }
+
+  // A daemon that died before the test stopped it (a crash, a sanitizer
+  // report) leaves the test with ENOTCONN only; its log says why.
+  void ReportUnexpectedExit() {
+    if (pid_ <= 0) return;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) != pid_) return;
+    pid_ = -1;
+    exit_status_ = status;
+    std::cerr << "mount.re2po exited before the test stopped it ("
+              << (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                                      : "exit code " + std::to_string(WEXITSTATUS(status)))
+              << "); its log:\n"
+              << Log() << "\n";
   }
 
   std::string StartBackground() {

@@ -105,7 +105,8 @@ TEST(ConcurrencyTest, ImportWhileEightReadersReadOtherVersions) {
   }
   std::jthread watcher([&] {
     while (!stop) {
-      if (stdfs::exists(mount.path("new/1"))) {
+      std::error_code error;  // a dead mount must fail the test, not abort it
+      if (stdfs::exists(mount.path("new/1"), error)) {
         const std::string diff = CompareTrees(incoming, mount.path("new/1"));
         if (!diff.empty() && partial.empty()) partial = diff;
         ++seen_whole;
@@ -117,8 +118,12 @@ TEST(ConcurrencyTest, ImportWhileEightReadersReadOtherVersions) {
   const uint64_t reads_before = tally.ok;
   CommandResult import = CliStore(store.dir()).Run("import new@1 " + ShellQuote(incoming));
   const uint64_t reads_during = tally.ok - reads_before;
-  const bool appeared =
-      WaitFor([&] { return stdfs::exists(mount.path("new/1")); }, std::chrono::seconds(10));
+  const bool appeared = WaitFor(
+      [&] {
+        std::error_code error;
+        return stdfs::exists(mount.path("new/1"), error);
+      },
+      std::chrono::seconds(10));
   WaitFor([&] { return seen_whole >= 2; }, std::chrono::seconds(10));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   stop = true;

@@ -29,7 +29,8 @@ const char* TypeName(EntryType type) {
 // Digests of every tensor in every version other than `self`.
 Result<std::set<Digest>> TensorsElsewhere(Store& store, const VersionRecord& self) {
   std::set<Digest> seen;
-  for (const ModelEntry& model : store.Catalog()->models()) {
+  const auto catalog = store.Catalog();  // the range-for would not keep it alive
+  for (const ModelEntry& model : catalog->models()) {
     for (const VersionRecord& v : model.versions) {
       if (v.seq == self.seq) continue;
       ASSIGN_OR_RETURN(auto tree, store.Tree(v));
