@@ -64,6 +64,7 @@ class StoreImpl final : public Store {
  private:
   std::filesystem::path dir_;
   std::unique_ptr<WriterLock> lock_;  // held for the life of a writer
+  std::mutex reopen_mutex_;           // held across a reader's reopen (and db_fingerprint_)
   mutable std::mutex db_mutex_;       // guards the pointer only
   std::shared_ptr<Db> db_;
   std::string db_fingerprint_;  // readers: the state db_ was opened at

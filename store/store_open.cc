@@ -280,6 +280,9 @@ void StoreImpl::RecordCommit(uint64_t generation) {
 
 Result<bool> StoreImpl::ReopenIfChanged(bool force) {
   if (db()->writer()) return false;
+  // One reopen at a time: two racing could publish the older state last,
+  // and a version just shown would vanish until the next refresh.
+  std::lock_guard reopening(reopen_mutex_);
   std::string fingerprint = Db::StateFingerprint(DbDir(dir_));
   if (!force && fingerprint == db_fingerprint_) return false;
   ASSIGN_OR_RETURN(StableReader reader, OpenCheckedReader(dir_));

@@ -560,6 +560,43 @@ TEST_F(StoreTest, ReaderPollingDuringImportsNeverSeesAPartialVersion) {
                                       << " refreshes failed; first: " << refresh_errors.front();
 }
 
+// Refresh may be called from several threads at once (the mount's
+// refresher, and readers catching up after gc deleted a blob file): the
+// catalog they publish must never go back to an older generation.
+TEST_F(StoreTest, ConcurrentRefreshesNeverPublishAnOlderCatalog) {
+  const int kVersions = static_cast<int>(Scaled(30, 15));
+  ASSERT_OK_AND_ASSIGN(auto writer, Open(/*writer=*/true));
+  ASSERT_OK_AND_ASSIGN(auto reader, Open(/*writer=*/false));
+  std::atomic<bool> done{false};
+  std::atomic<uint64_t> newest_seen{0}, refreshes{0}, regressions{0}, failures{0};
+  std::vector<std::jthread> refreshers;
+  for (int i = 0; i < 4; ++i) {
+    refreshers.emplace_back([&] {
+      while (!done) {
+        const uint64_t floor = newest_seen.load();
+        const uint64_t seen = reader->Catalog()->generation();
+        if (seen < floor) ++regressions;
+        uint64_t newest = newest_seen.load();
+        while (seen > newest && !newest_seen.compare_exchange_weak(newest, seen)) {
+        }
+        ++(reader->Refresh().ok() ? refreshes : failures);
+      }
+    });
+  }
+  for (int v = 1; v <= kVersions; ++v) {
+    WriteFileBytes(src("v" + std::to_string(v) + "/f"), RandomBytes(20000, v));
+    ASSERT_OK(testing::StatusOf(
+        Import(*writer, "m", static_cast<uint64_t>(v), src("v" + std::to_string(v)))));
+  }
+  done = true;
+  refreshers.clear();
+  ASSERT_OK(reader->Refresh().status());
+  EXPECT_EQ(reader->Catalog()->FindModel("m")->versions.size(), static_cast<size_t>(kVersions));
+  EXPECT_EQ(regressions, 0u) << "of " << refreshes << " refreshes";
+  EXPECT_EQ(failures, 0u);
+  EXPECT_GT(refreshes, static_cast<uint64_t>(kVersions));
+}
+
 TEST_F(StoreTest, SecondWriterWaitsThenTimesOutBusy) {
   ASSERT_OK_AND_ASSIGN(auto first, Open(/*writer=*/true));
   std::vector<std::string> messages;
