@@ -31,6 +31,15 @@ Result<Node> MountedRepository::NodeOf(uint64_t ino) const {
   return std::move(*node);
 }
 
+Result<const ModelEntry*> MountedRepository::LiveModel(const CatalogSnapshot& catalog,
+                                                       const Node& node) {
+  const ModelEntry* model = catalog.FindModel(node.model);
+  if (model == nullptr || model->id != node.model_id || model->Latest() == nullptr) {
+    return Status::NotFound("model " + node.model + " was removed");
+  }
+  return model;
+}
+
 std::string MountedRepository::Describe(const Node& node) {
   // Appends rather than operator+: GCC 12 raises a false -Wrestrict on "/" + string.
   std::string path = "/";
@@ -155,10 +164,7 @@ Result<AttrReply> MountedRepository::AttributesOf(const Node& node, uint64_t ino
     return AttrReply{RootAttributes(*snapshot, options_.mounted_ns, options_.owner),
                      options_.listing_timeout};
   }
-  const ModelEntry* model = snapshot->FindModel(node.model);
-  if (model == nullptr || model->id != node.model_id || model->Latest() == nullptr) {
-    return Status::NotFound("model " + node.model + " was removed");
-  }
+  ASSIGN_OR_RETURN(const ModelEntry* model, LiveModel(*snapshot, node));
   struct stat attr = node.kind == NodeKind::kModel ? ModelAttributes(*model, ino, options_.owner)
                                                    : LatestAttributes(*model, ino, options_.owner);
   return AttrReply{attr, options_.listing_timeout};
@@ -178,10 +184,7 @@ Result<std::string> MountedRepository::ReadLink(uint64_t ino) {
     return Status::InvalidArgument(Describe(node) + " is not a symbolic link");
   }
   const auto snapshot = catalog();  // owns *model
-  const ModelEntry* model = snapshot->FindModel(node.model);
-  if (model == nullptr || model->id != node.model_id || model->Latest() == nullptr) {
-    return Status::NotFound("model " + node.model + " was removed");
-  }
+  ASSIGN_OR_RETURN(const ModelEntry* model, LiveModel(*snapshot, node));
   return VersionName(model->Latest()->version);
 }
 

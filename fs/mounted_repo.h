@@ -126,6 +126,8 @@ class MountedRepository {
     EntryReply reply;
   };
   Result<Node> NodeOf(uint64_t ino) const;
+  // The model a kModel or kLatest node names, while it has versions.
+  static Result<const ModelEntry*> LiveModel(const CatalogSnapshot& catalog, const Node& node);
   Result<Child> ResolveChild(const Node& dir, std::string_view name);
   Result<Child> ModelChild(const CatalogSnapshot& catalog, const Node& dir, std::string_view name);
   Child ModelNode(const ModelEntry& model);

@@ -58,8 +58,10 @@ class StoreImpl final : public Store {
   Status ReloadCatalog();
   // Writers: updates <store>/last-commit (store/commit_record.h).
   void RecordCommit(uint64_t generation);
-  // Readers: reopens the database if writers changed it since.
-  Result<bool> ReopenIfChanged(bool force);
+  // Readers: reopens the database if writers changed it since. With
+  // `failed_on`, the database a read just failed on: reopens regardless,
+  // unless another thread has already replaced it.
+  Result<bool> ReopenIfChanged(const Db* failed_on = nullptr);
 
  private:
   std::filesystem::path dir_;

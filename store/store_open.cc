@@ -278,13 +278,14 @@ void StoreImpl::RecordCommit(uint64_t generation) {
   }
 }
 
-Result<bool> StoreImpl::ReopenIfChanged(bool force) {
+Result<bool> StoreImpl::ReopenIfChanged(const Db* failed_on) {
   if (db()->writer()) return false;
   // One reopen at a time: two racing could publish the older state last,
   // and a version just shown would vanish until the next refresh.
   std::lock_guard reopening(reopen_mutex_);
+  if (failed_on != nullptr && db().get() != failed_on) return true;
   std::string fingerprint = Db::StateFingerprint(DbDir(dir_));
-  if (!force && fingerprint == db_fingerprint_) return false;
+  if (failed_on == nullptr && fingerprint == db_fingerprint_) return false;
   ASSIGN_OR_RETURN(StableReader reader, OpenCheckedReader(dir_));
   std::shared_ptr<Db> fresh = std::move(reader.db);
   fingerprint = std::move(reader.fingerprint);
@@ -301,6 +302,6 @@ Result<bool> StoreImpl::ReopenIfChanged(bool force) {
   return changed;
 }
 
-Result<bool> StoreImpl::Refresh() { return ReopenIfChanged(/*force=*/false); }
+Result<bool> StoreImpl::Refresh() { return ReopenIfChanged(); }
 
 }  // namespace re2po

@@ -83,10 +83,8 @@ Result<ChunkBytes> StoreImpl::FetchChunk(const Digest& digest, ChunkCheck check,
   if (status.IsNotFound()) return Status::NotFound(context + " is missing from the store");
   if (status.IsIOError() && !db->writer()) {
     // A reader's view may name a blob file that gc has since deleted:
-    // catch up once and retry before calling the chunk lost (unless another
-    // thread has caught up since this read began).
-    Result<bool> reopened = true;
-    if (this->db() == db) reopened = const_cast<StoreImpl*>(this)->ReopenIfChanged(/*force=*/true);
+    // catch up once and retry before calling the chunk lost.
+    auto reopened = const_cast<StoreImpl*>(this)->ReopenIfChanged(db.get());
     if (reopened.ok()) {
       db = this->db();
       value.Reset();
