@@ -1,13 +1,11 @@
 // Mark and sweep: chunks and recipes no version reaches are deleted, then a
 // forced compaction with blob garbage collection hands the space back.
-#include <rocksdb/options.h>
-#include <rocksdb/write_batch.h>
 
 #include <unordered_set>
 
-#include "store/free_space.h"
-#include "store/keys.h"
-#include "store/log.h"
+#include "store/base/free_space.h"
+#include "store/base/log.h"
+#include "store/db/keys.h"
 #include "store/store_impl.h"
 
 namespace re2po {
@@ -17,15 +15,15 @@ using DigestSet = std::unordered_set<Digest, DigestHash>;
 
 Result<DigestSet> LiveFiles(Db& db) {
   DigestSet live;
-  auto it = db.NewIterator(Cf::kCatalog);
+  DbIterator it = db.NewIterator(Cf::kCatalog);
   std::string prefix(1, keys::kTreeTag);
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    ASSIGN_OR_RETURN(VersionTree tree, VersionTree::Decode(it->value().ToStringView()));
+  for (it.Seek(prefix); it.Valid() && it.key().starts_with(prefix); it.Next()) {
+    ASSIGN_OR_RETURN(VersionTree tree, VersionTree::Decode(it.value()));
     for (const TreeEntry& entry : tree.entries()) {
       if (entry.type == EntryType::kFile) live.insert(entry.digest);
     }
   }
-  RETURN_IF_ERROR(FromRocks(it->status(), "reading trees"));
+  RETURN_IF_ERROR(it.status("reading trees"));
   return live;
 }
 
@@ -33,27 +31,27 @@ Result<DigestSet> LiveFiles(Db& db) {
 // Bases are never deltas themselves, so one pass finds them all.
 Status AddBasesOfLiveDeltas(Db& db, DigestSet& live_chunks) {
   std::vector<Digest> bases;
-  auto it = db.NewIterator(Cf::kChunkInfo);
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    ASSIGN_OR_RETURN(Digest chunk, Digest::FromView(it->key().ToStringView()));
+  DbIterator it = db.NewIterator(Cf::kChunkInfo);
+  for (it.SeekToFirst(); it.Valid(); it.Next()) {
+    ASSIGN_OR_RETURN(Digest chunk, Digest::FromView(it.key()));
     if (!live_chunks.contains(chunk)) continue;
-    ASSIGN_OR_RETURN(ChunkInfo info, ChunkInfo::Decode(it->value().ToStringView()));
+    ASSIGN_OR_RETURN(ChunkInfo info, ChunkInfo::Decode(it.value()));
     if (info.base) bases.push_back(*info.base);
   }
-  RETURN_IF_ERROR(FromRocks(it->status(), "reading chunk infos"));
+  RETURN_IF_ERROR(it.status("reading chunk infos"));
   live_chunks.insert(bases.begin(), bases.end());
   return Status::Ok();
 }
 
 // Tensor-name entries (store/delta_bases.h) that point at deleted files.
-Status DropDeadTensorNames(Db& db, const DigestSet& live_files, rocksdb::WriteBatch& batch) {
-  auto it = db.NewIterator(Cf::kCatalog);
+Status DropDeadTensorNames(Db& db, const DigestSet& live_files, WriteBatch& batch) {
+  DbIterator it = db.NewIterator(Cf::kCatalog);
   const std::string prefix(1, keys::kTensorNameTag);
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    Result<Digest> file = Digest::FromView(it->value().ToStringView());
-    if (!file.ok() || !live_files.contains(*file)) batch.Delete(db.cf(Cf::kCatalog), it->key());
+  for (it.Seek(prefix); it.Valid() && it.key().starts_with(prefix); it.Next()) {
+    Result<Digest> file = Digest::FromView(it.value());
+    if (!file.ok() || !live_files.contains(*file)) batch.Delete(Cf::kCatalog, it.key());
   }
-  return FromRocks(it->status(), "reading tensor names");
+  return it.status("reading tensor names");
 }
 
 uint64_t BlobBytes(const std::filesystem::path& db_dir) {
@@ -69,64 +67,67 @@ uint64_t BlobBytes(const std::filesystem::path& db_dir) {
 // which needs room for them; on a nearly full disk gc still deletes blob
 // files that hold only garbage, and says what it could not do.
 Status CompactEverything(Db& db, const std::filesystem::path& store_dir, bool& relocated) {
-  rocksdb::CompactRangeOptions options;
-  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
   relocated = CheckFreeSpace(store_dir, BlobBytes(store_dir / "db")).ok();
-  options.blob_garbage_collection_policy = relocated
-                                               ? rocksdb::BlobGarbageCollectionPolicy::kForce
-                                               : rocksdb::BlobGarbageCollectionPolicy::kDisable;
-  options.blob_garbage_collection_age_cutoff = 1.0;
-  for (size_t i = 0; i < static_cast<size_t>(Cf::kCount); ++i) {
-    RETURN_IF_ERROR(
-        FromRocks(db.raw()->CompactRange(options, db.cf(static_cast<Cf>(i)), nullptr, nullptr),
-                  "compacting"));
+  return db.CompactAll(/*collect_blobs=*/relocated);
+}
+
+// Deletes the recipes of files no version reaches; returns the chunks the
+// live recipes use.
+Result<DigestSet> SweepRecipes(Db& db, const DigestSet& live_files, WriteBatch& batch,
+                               GcSummary& summary) {
+  DigestSet live_chunks;
+  DbIterator recipes = db.NewIterator(Cf::kRecipes);
+  for (recipes.SeekToFirst(); recipes.Valid(); recipes.Next()) {
+    ASSIGN_OR_RETURN(Digest file, Digest::FromView(recipes.key()));
+    if (!live_files.contains(file)) {
+      batch.Delete(Cf::kRecipes, recipes.key());
+      batch.Delete(Cf::kFileInfo, recipes.key());
+      ++summary.recipes_removed;
+      continue;
+    }
+    ASSIGN_OR_RETURN(Recipe recipe, Recipe::Decode(recipes.value()));
+    for (const Extent& extent : recipe.extents) live_chunks.insert(extent.chunk);
   }
-  return Status::Ok();
+  RETURN_IF_ERROR(recipes.status("reading recipes"));
+  return live_chunks;
+}
+
+Status SweepChunks(Db& db, const DigestSet& live_chunks, WriteBatch& batch, GcSummary& summary) {
+  DbIterator infos = db.NewIterator(Cf::kChunkInfo);
+  for (infos.SeekToFirst(); infos.Valid(); infos.Next()) {
+    ASSIGN_OR_RETURN(Digest chunk, Digest::FromView(infos.key()));
+    if (live_chunks.contains(chunk)) continue;
+    ASSIGN_OR_RETURN(ChunkInfo info, ChunkInfo::Decode(infos.value()));
+    batch.Delete(Cf::kChunks, infos.key());
+    batch.Delete(Cf::kChunkInfo, infos.key());
+    ++summary.chunks_removed;
+    summary.bytes_removed += info.stored_size;
+  }
+  return infos.status("reading chunk infos");
 }
 
 }  // namespace
 
+// Every iterator is gone before the compaction: one still open would pin
+// the blob files it saw, and their space would not come back.
 Result<GcSummary> StoreImpl::CollectGarbage(const ProgressFn& progress) {
   RETURN_IF_ERROR(RequireWriter());
   GcSummary summary;
   summary.disk_bytes_before = DiskUsage(dir_);
-  ASSIGN_OR_RETURN(DigestSet live_files, LiveFiles(*db()));
-  DigestSet live_chunks;
-  rocksdb::WriteBatch batch;
-  auto recipes = db()->NewIterator(Cf::kRecipes);
-  for (recipes->SeekToFirst(); recipes->Valid(); recipes->Next()) {
-    ASSIGN_OR_RETURN(Digest file, Digest::FromView(recipes->key().ToStringView()));
-    if (!live_files.contains(file)) {
-      batch.Delete(db()->cf(Cf::kRecipes), recipes->key());
-      batch.Delete(db()->cf(Cf::kFileInfo), recipes->key());
-      ++summary.recipes_removed;
-      continue;
-    }
-    ASSIGN_OR_RETURN(Recipe recipe, Recipe::Decode(recipes->value().ToStringView()));
-    for (const Extent& extent : recipe.extents) live_chunks.insert(extent.chunk);
-  }
-  RETURN_IF_ERROR(FromRocks(recipes->status(), "reading recipes"));
-  RETURN_IF_ERROR(AddBasesOfLiveDeltas(*db(), live_chunks));
-  RETURN_IF_ERROR(DropDeadTensorNames(*db(), live_files, batch));
-  auto infos = db()->NewIterator(Cf::kChunkInfo);
-  for (infos->SeekToFirst(); infos->Valid(); infos->Next()) {
-    ASSIGN_OR_RETURN(Digest chunk, Digest::FromView(infos->key().ToStringView()));
-    if (live_chunks.contains(chunk)) continue;
-    ASSIGN_OR_RETURN(ChunkInfo info, ChunkInfo::Decode(infos->value().ToStringView()));
-    batch.Delete(db()->cf(Cf::kChunks), infos->key());
-    batch.Delete(db()->cf(Cf::kChunkInfo), infos->key());
-    ++summary.chunks_removed;
-    summary.bytes_removed += info.stored_size;
-  }
-  RETURN_IF_ERROR(FromRocks(infos->status(), "reading chunk infos"));
-  recipes.reset();
-  infos.reset();
+  const std::shared_ptr<Db> database = this->db();
+  Db& db = *database;
+  ASSIGN_OR_RETURN(DigestSet live_files, LiveFiles(db));
+  WriteBatch batch(db);
+  ASSIGN_OR_RETURN(DigestSet live_chunks, SweepRecipes(db, live_files, batch, summary));
+  RETURN_IF_ERROR(AddBasesOfLiveDeltas(db, live_chunks));
+  RETURN_IF_ERROR(DropDeadTensorNames(db, live_files, batch));
+  RETURN_IF_ERROR(SweepChunks(db, live_chunks, batch, summary));
   if (progress) progress(1, 3);
-  RETURN_IF_ERROR(db()->Write(batch, /*durable=*/true));
-  RETURN_IF_ERROR(db()->FlushAll());
+  RETURN_IF_ERROR(db.Write(batch, /*durable=*/true));
+  RETURN_IF_ERROR(db.FlushAll());
   if (progress) progress(2, 3);
   bool relocated = false;
-  RETURN_IF_ERROR(CompactEverything(*db(), dir_, relocated));
+  RETURN_IF_ERROR(CompactEverything(db, dir_, relocated));
   if (!relocated) {
     Logger("gc")->warn(
         "too little free space to rewrite blob files that mix live and dead chunks; "

@@ -1,8 +1,9 @@
 // The store: one directory holding one RocksDB database (chunks, recipes,
 // file info, catalog, metadata) plus the writer lock. Writers (import, rm,
 // gc) take the lock and open the database read-write; readers (listings,
-// export, verify, mounts) open it as a RocksDB secondary, so neither ever
-// blocks the other. See docs/architecture.md.
+// export, verify, mounts) open it read-only and reopen it to catch up, so
+// neither ever blocks the other. This is what the mount and the CLI program
+// against; the folders below it are its parts (docs/architecture.md).
 #pragma once
 
 #include <chrono>
@@ -16,20 +17,14 @@
 #include <string>
 #include <vector>
 
-#include "store/catalog.h"
-#include "store/codec.h"
-#include "store/records.h"
-#include "store/status.h"
+#include "store/base/progress.h"
+#include "store/base/status.h"
+#include "store/catalog/catalog.h"
+#include "store/catalog/records.h"
+#include "store/chunks/chunk_bytes.h"
+#include "store/import/import_request.h"
 
 namespace re2po {
-
-// 1: the first layout. 2: chunk values may carry a checksum and use the
-// byte-plane codec (docs/format.md). A writer opening a schema-1 store
-// records 2 before it writes anything; schema-1 values stay readable.
-inline constexpr uint32_t kSchemaVersion = 2;
-
-// Called with (bytes done, bytes total) as long operations advance.
-using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
 
 struct StoreOptions {
   std::filesystem::path dir;
@@ -40,40 +35,6 @@ struct StoreOptions {
   std::function<void(const std::string&)> on_lock_wait;
   size_t cache_bytes = size_t{256} << 20;  // decompressed chunk cache
   size_t cache_shards = 16;
-};
-
-struct ImportRequest {
-  std::string model;
-  std::optional<uint64_t> version;  // latest + 1 when absent
-  std::filesystem::path source;     // a file or a directory
-  std::map<std::string, std::string> labels;
-  bool format_aware = true;  // false: generic content-defined chunking only
-  // Store changed tensors as differences from the last stored tensor of the
-  // same name, type and shape when that is smaller (store/delta_bases.h).
-  bool delta = true;
-  CodecOptions codec;
-  ProgressFn progress;
-};
-
-struct FileImportInfo {
-  std::string path;
-  std::string format;
-  std::string fallback_reason;
-  uint64_t size = 0;
-  uint64_t tensors = 0;
-};
-
-struct ImportSummary {
-  VersionRecord version;
-  uint64_t new_raw_bytes = 0;  // uncompressed bytes of chunks this import added
-  uint64_t chunks = 0;
-  uint64_t new_chunks = 0;
-  uint64_t delta_chunks = 0;     // new chunks stored as differences from earlier ones
-  uint64_t delta_raw_bytes = 0;  // their uncompressed bytes
-  std::map<std::string, uint64_t> files_per_format;
-  std::vector<FileImportInfo> files;
-  std::vector<std::string> warnings;  // skipped specials, hard links, ...
-  double seconds = 0;
 };
 
 struct GcSummary {
@@ -108,19 +69,6 @@ struct StoreStats {
   uint64_t disk_bytes = 0;  // size of the store directory on disk
 };
 
-// A decompressed, verified chunk, shared between the cache and readers.
-using ChunkBytes = std::shared_ptr<const std::vector<uint8_t>>;
-
-// Bytes [offset, offset + length) of one chunk: a file read is a run of
-// these, which a reader can hand on (to the kernel) without copying.
-struct ChunkSlice {
-  ChunkBytes chunk;
-  size_t offset = 0;
-  size_t length = 0;
-};
-// Copies the slices one after another into `out` (large enough); returns the count.
-size_t CopySlices(const std::vector<ChunkSlice>& slices, std::span<uint8_t> out);
-
 class Store {
  public:
   // Creates an empty store in `dir` (which may exist but must be empty).
@@ -149,17 +97,15 @@ class Store {
   virtual Result<StoreStats> Stats() = 0;
   virtual const std::filesystem::path& dir() const = 0;
 
+  // Touches `buffer_bytes` of decode buffers and leaves `heap_slack` bytes
+  // of malloc heap touched, so the first cold reads do not pay for page
+  // faults (a mount calls this once it answers, off the first load's path).
+  static void WarmReadBuffers(size_t buffer_bytes, size_t heap_slack);
+
   // --- writing (writer mode only; Busy otherwise)
   virtual Result<ImportSummary> Import(const ImportRequest& request) = 0;
   virtual Status Remove(const std::string& model, uint64_t version) = 0;
   virtual Result<GcSummary> CollectGarbage(const ProgressFn& progress) = 0;
 };
-
-// Parses "model@version" or "model" (version absent).
-struct VersionRef {
-  std::string model;
-  std::optional<uint64_t> version;
-};
-Result<VersionRef> ParseVersionRef(std::string_view text);
 
 }  // namespace re2po

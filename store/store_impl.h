@@ -1,6 +1,7 @@
 // The Store implementation's state, shared by the files that implement its
-// concerns: store_open.cc (open, schema, catalog), store_read.cc (reads),
-// importer.cc, gc.cc, verify.cc.
+// concerns: store_open.cc (create, open), store_catalog.cc (the published
+// catalog, catching up with writers), store_read.cc (reads), store_write.cc
+// (import, remove), gc.cc, verify.cc.
 #pragma once
 
 #include <map>
@@ -8,11 +9,11 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "store/chunk_cache.h"
-#include "store/db.h"
-#include "store/in_flight.h"
+#include "store/chunks/chunk_cache.h"
+#include "store/chunks/in_flight.h"
+#include "store/db/db.h"
+#include "store/db/writer_lock.h"
 #include "store/store.h"
-#include "store/writer_lock.h"
 
 namespace re2po {
 
@@ -44,10 +45,6 @@ class StoreImpl final : public Store {
   // for the length of one operation.
   std::shared_ptr<Db> db() const;
   Status RequireWriter() const;
-  Status CheckSchema();
-  Status UpgradeSchema();
-  static Result<std::shared_ptr<const CatalogSnapshot>> LoadCatalog(const Db& db);
-  Result<uint64_t> ReadCounter(std::string_view key) const;
   // Fetches and checks a chunk without touching the cache: reads check the
   // value's checksum, verify (kFull) the chunk's SHA-256 name as well.
   // `base_of_delta`: the chunk is wanted as the base of a delta chunk, so
@@ -86,11 +83,7 @@ class StoreImpl final : public Store {
   std::unordered_map<Digest, std::shared_ptr<const Recipe>, DigestHash> recipes_;
 };
 
-// Refuses stores written by a newer schema than this build knows.
-Result<uint32_t> ReadSchemaOf(const Db& db, const std::filesystem::path& dir);
-Status CheckSchemaOf(const Db& db, const std::filesystem::path& dir);
-
-// Size of a directory tree on disk (allocated blocks), for stats and gc.
-uint64_t DiskUsage(const std::filesystem::path& dir);
+// Every model and version in `db`, at its current generation.
+Result<std::shared_ptr<const CatalogSnapshot>> LoadCatalog(const Db& db);
 
 }  // namespace re2po

@@ -1,12 +1,11 @@
-#include <rocksdb/db.h>
-
 #include <algorithm>
 #include <cstring>
 
-#include "store/chunk_pool.h"
-#include "store/coding.h"
-#include "store/keys.h"
-#include "store/log.h"
+#include "store/base/coding.h"
+#include "store/base/free_space.h"
+#include "store/base/log.h"
+#include "store/chunks/chunk_pool.h"
+#include "store/db/keys.h"
 #include "store/store_impl.h"
 
 namespace re2po {
@@ -26,16 +25,6 @@ Status CheckDecoded(const Digest& digest, const ChunkValue& parsed, std::span<co
     return Status::Corruption("chunk content does not match its digest");
   }
   return Status::Ok();
-}
-
-// Debian's RocksDB computes its CRC32C in software, which cost a fifth of a
-// cold read; every chunk value is checked by its own checksum, bound to its
-// key, or re-hashed against its name (DecodeChunkValue), so RocksDB's check
-// of the same bytes is skipped.
-rocksdb::ReadOptions ChunkReadOptions() {
-  rocksdb::ReadOptions options;
-  options.verify_checksums = false;
-  return options;
 }
 
 }  // namespace
@@ -75,25 +64,20 @@ Result<ChunkBytes> StoreImpl::BaseChunk(const Digest& base) const {
 
 Result<ChunkBytes> StoreImpl::FetchChunk(const Digest& digest, ChunkCheck check,
                                          bool base_of_delta) const {
-  rocksdb::PinnableSlice value;
+  const std::string context = "chunk " + digest.Hex();
   std::shared_ptr<Db> db = this->db();
-  rocksdb::Status status =
-      db->raw()->Get(ChunkReadOptions(), db->cf(Cf::kChunks), digest.view(), &value);
-  std::string context = "chunk " + digest.Hex();
-  if (status.IsNotFound()) return Status::NotFound(context + " is missing from the store");
-  if (status.IsIOError() && !db->writer()) {
+  auto value = db->GetPinnedUnchecked(Cf::kChunks, digest.view());
+  if (!value.ok() && value.status().code() == StatusCode::kIOError && !db->writer()) {
     // A reader's view may name a blob file that gc has since deleted:
     // catch up once and retry before calling the chunk lost.
-    auto reopened = const_cast<StoreImpl*>(this)->ReopenIfChanged(db.get());
-    if (reopened.ok()) {
+    if (const_cast<StoreImpl*>(this)->ReopenIfChanged(db.get()).ok()) {
       db = this->db();
-      value.Reset();
-      status = db->raw()->Get(ChunkReadOptions(), db->cf(Cf::kChunks), digest.view(), &value);
-      if (status.IsNotFound()) return Status::NotFound(context + " is missing from the store");
+      value = db->GetPinnedUnchecked(Cf::kChunks, digest.view());
     }
   }
-  if (!status.ok()) return FromRocks(status, context);
-  auto decoded = DecodeValue(digest, value.ToStringView(), check, base_of_delta);
+  if (!value.ok()) return value.status().WithContext(context);
+  if (!value->has_value()) return Status::NotFound(context + " is missing from the store");
+  auto decoded = DecodeValue(digest, (*value)->view(), check, base_of_delta);
   if (!decoded.ok()) return decoded.status().WithContext(context);
   return decoded;
 }
@@ -132,13 +116,8 @@ Result<std::vector<ChunkSlice>> StoreImpl::ReadSlices(const Recipe& recipe, uint
   return slices;
 }
 
-size_t CopySlices(const std::vector<ChunkSlice>& slices, std::span<uint8_t> out) {
-  size_t copied = 0;
-  for (const ChunkSlice& slice : slices) {
-    std::memcpy(out.data() + copied, slice.chunk->data() + slice.offset, slice.length);
-    copied += slice.length;
-  }
-  return copied;
+void Store::WarmReadBuffers(size_t buffer_bytes, size_t heap_slack) {
+  ChunkBufferPool::Instance().Warm(buffer_bytes, heap_slack);
 }
 
 Result<size_t> Store::ReadFile(const Recipe& recipe, uint64_t offset, std::span<uint8_t> out) {
@@ -196,14 +175,14 @@ Result<StoreStats> StoreImpl::Stats() {
       stats.logical_bytes += version.logical_bytes;
   }
   const auto database = db();  // the iterator must not outlive it (a refresh swaps db_)
-  auto it = database->NewIterator(Cf::kChunkInfo);
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    ASSIGN_OR_RETURN(ChunkInfo info, ChunkInfo::Decode(it->value().ToStringView()));
+  DbIterator it = database->NewIterator(Cf::kChunkInfo);
+  for (it.SeekToFirst(); it.Valid(); it.Next()) {
+    ASSIGN_OR_RETURN(ChunkInfo info, ChunkInfo::Decode(it.value()));
     stats.unique_bytes += info.raw_size;
     stats.stored_bytes += info.stored_size;
     ++stats.chunk_count;
   }
-  RETURN_IF_ERROR(FromRocks(it->status(), "reading chunk infos"));
+  RETURN_IF_ERROR(it.status("reading chunk infos"));
   stats.disk_bytes = DiskUsage(dir_);
   return stats;
 }

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <system_error>
 
-#include "store/log.h"
+#include "store/base/log.h"
 
 namespace re2po {
 namespace fs = std::filesystem;

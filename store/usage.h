@@ -10,7 +10,7 @@
 #include <string>
 #include <utility>
 
-#include "store/status.h"
+#include "store/base/status.h"
 
 namespace re2po {
 

@@ -2,7 +2,7 @@
 // the versions and files that a damaged chunk breaks.
 #include <map>
 
-#include "store/log.h"
+#include "store/base/log.h"
 #include "store/store_impl.h"
 
 namespace re2po {
@@ -12,12 +12,12 @@ using Damage = std::map<Digest, std::string>;
 
 Result<std::vector<Digest>> AllChunkDigests(Db& db) {
   std::vector<Digest> digests;
-  auto it = db.NewIterator(Cf::kChunkInfo);
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    ASSIGN_OR_RETURN(Digest digest, Digest::FromView(it->key().ToStringView()));
+  DbIterator it = db.NewIterator(Cf::kChunkInfo);
+  for (it.SeekToFirst(); it.Valid(); it.Next()) {
+    ASSIGN_OR_RETURN(Digest digest, Digest::FromView(it.key()));
     digests.push_back(digest);
   }
-  RETURN_IF_ERROR(FromRocks(it->status(), "reading chunk infos"));
+  RETURN_IF_ERROR(it.status("reading chunk infos"));
   return digests;
 }
 

@@ -14,8 +14,8 @@
 #include <string_view>
 #include <vector>
 
-#include "fs/mount.h"
-#include "store/allocator_tuning.h"
+#include "fs/fuse/mount.h"
+#include "store/base/allocator_tuning.h"
 
 namespace {
 

@@ -20,12 +20,11 @@
 #include <string_view>
 #include <vector>
 
-#include "store/segment.h"
-#include "store/status.h"
+#include "store/base/byte_span.h"
+#include "store/base/status.h"
+#include "store/formats/segment.h"
 
 namespace re2po {
-
-using ByteSpan = std::span<const uint8_t>;
 
 struct CompanionSegments {
   std::string relative_path;  // e.g. "model.onnx.data", "variables.data-00000-of-00001"

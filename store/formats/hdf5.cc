@@ -8,7 +8,7 @@
 #include "store/formats/hdf5_dataset.h"
 #include "store/formats/hdf5_tree.h"
 #include "store/formats/isolated_parse.h"
-#include "store/formats/segment_checks.h"
+#include "store/formats/segments.h"
 
 namespace re2po {
 namespace {
@@ -69,7 +69,8 @@ Result<ParsedFile> ParseLocked(ByteSpan bytes) {
   ParsedFile parsed;
   parsed.format = "hdf5";
   ASSIGN_OR_RETURN(parsed.segments, CollectTensorSegments(file.get(), bytes.size()));
-  RETURN_IF_ERROR(SortAndCheckSegments("hdf5", bytes.size(), parsed.segments));
+  ASSIGN_OR_RETURN(parsed.segments,
+                   SortedDisjointSegments("hdf5", std::move(parsed.segments), bytes.size()));
   return parsed;
 }
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <utility>
 
-#include "store/segment.h"
-#include "store/status.h"
+#include "store/base/status.h"
+#include "store/formats/segment.h"
 
 namespace re2po {
 

@@ -14,9 +14,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "store/base/status.h"
 #include "store/formats/hdf5.h"
-#include "store/segment.h"
-#include "store/status.h"
+#include "store/formats/segment.h"
 
 namespace re2po {
 

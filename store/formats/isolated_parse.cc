@@ -11,7 +11,7 @@
 #include <cstring>
 #include <string>
 
-#include "store/coding.h"
+#include "store/base/coding.h"
 
 namespace re2po {
 namespace {

@@ -1,8 +1,8 @@
 #include "store/formats/keras.h"
 
 #include "store/formats/hdf5.h"
-#include "store/formats/segment_checks.h"
-#include "store/formats/zip_reader.h"
+#include "store/formats/segments.h"
+#include "store/formats/wire/zip_reader.h"
 
 namespace re2po {
 namespace {
@@ -33,7 +33,8 @@ Result<ParsedFile> ParseKeras(ByteSpan bytes) {
   parsed.format = "keras";
   parsed.segments = std::move(inner->segments);
   for (Segment& segment : parsed.segments) segment.offset += weights->data_offset;
-  RETURN_IF_ERROR(SortAndCheckSegments("keras", bytes.size(), parsed.segments));
+  ASSIGN_OR_RETURN(parsed.segments,
+                   SortedDisjointSegments("keras", std::move(parsed.segments), bytes.size()));
   return parsed;
 }
 

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "store/formats/onnx_tensor.h"
-#include "store/formats/protobuf_reader.h"
-#include "store/formats/tensor_ranges.h"
+#include "store/formats/segments.h"
+#include "store/formats/wire/protobuf_reader.h"
 
 namespace re2po {
 namespace {

@@ -3,7 +3,7 @@
 #include <charconv>
 #include <utility>
 
-#include "store/formats/tensor_ranges.h"
+#include "store/formats/segments.h"
 
 namespace re2po {
 namespace {

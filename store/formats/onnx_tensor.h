@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "store/formats/protobuf_reader.h"
-#include "store/segment.h"
+#include "store/formats/segment.h"
+#include "store/formats/wire/protobuf_reader.h"
 
 namespace re2po {
 

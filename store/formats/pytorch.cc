@@ -4,9 +4,9 @@
 #include <array>
 #include <string_view>
 
-#include "store/formats/segment_checks.h"
+#include "store/formats/segments.h"
 #include "store/formats/torch_pickle.h"
-#include "store/formats/zip_reader.h"
+#include "store/formats/wire/zip_reader.h"
 
 namespace re2po {
 namespace {
@@ -108,7 +108,8 @@ Result<ParsedFile> ParsePytorchZip(ByteSpan bytes) {
   for (std::string_view record : kRecords) {
     AddRecordSegments(bytes, *entries, top, record, parsed.segments);
   }
-  RETURN_IF_ERROR(SortAndCheckSegments("pytorch", bytes.size(), parsed.segments));
+  ASSIGN_OR_RETURN(parsed.segments,
+                   SortedDisjointSegments("pytorch", std::move(parsed.segments), bytes.size()));
   return parsed;
 }
 

@@ -9,10 +9,10 @@
 #include <array>
 #include <cstring>
 
-#include "store/formats/le_reader.h"
 #include "store/formats/pytorch.h"
-#include "store/formats/segment_checks.h"
+#include "store/formats/segments.h"
 #include "store/formats/torch_pickle.h"
+#include "store/formats/wire/le_reader.h"
 
 namespace re2po {
 namespace {
@@ -112,7 +112,8 @@ Result<ParsedFile> ParsePytorchLegacy(ByteSpan bytes) {
     ASSIGN_OR_RETURN(Segment segment, ReadStorage(reader, key, *storages));
     if (segment.length > 0) parsed.segments.push_back(std::move(segment));
   }
-  RETURN_IF_ERROR(SortAndCheckSegments("pytorch", bytes.size(), parsed.segments));
+  ASSIGN_OR_RETURN(parsed.segments,
+                   SortedDisjointSegments("pytorch", std::move(parsed.segments), bytes.size()));
   return parsed;
 }
 

@@ -6,8 +6,8 @@
 #include <utility>
 #include <vector>
 
-#include "store/formats/le_reader.h"
-#include "store/formats/tensor_ranges.h"
+#include "store/formats/segments.h"
+#include "store/formats/wire/le_reader.h"
 
 namespace re2po {
 namespace {

@@ -3,9 +3,9 @@
 #include <cstdio>
 #include <map>
 
-#include "store/formats/segment_checks.h"
+#include "store/formats/segments.h"
 #include "store/formats/tf_bundle_entry.h"
-#include "store/formats/tf_table.h"
+#include "store/formats/wire/tf_table.h"
 
 namespace re2po {
 namespace {
@@ -102,7 +102,8 @@ Result<ParsedFile> ParseTfBundle(ByteSpan bytes, std::string_view index_file_nam
   parsed.format = "tf-bundle";
   parsed.segments.push_back(Segment{0, bytes.size(), SegmentKind::kMetadata, {}, {}, {}, {}});
   for (auto& [shard, segments] : shards) {
-    RETURN_IF_ERROR(SortAndCheckSegments("tf bundle", std::nullopt, segments));
+    ASSIGN_OR_RETURN(segments,
+                     SortedDisjointSegments("tf bundle", std::move(segments), kUnknownFileSize));
     parsed.companions.push_back(
         {TfBundleShardName(index_file_name, shard, index.num_shards), std::move(segments)});
   }

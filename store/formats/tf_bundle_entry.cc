@@ -2,7 +2,7 @@
 
 #include <array>
 
-#include "store/formats/protobuf_reader.h"
+#include "store/formats/wire/protobuf_reader.h"
 
 namespace re2po {
 namespace {

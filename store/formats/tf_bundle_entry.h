@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "store/dtype.h"
+#include "store/base/dtype.h"
 #include "store/formats/format.h"
 #include "store/formats/tf_bundle.h"
 

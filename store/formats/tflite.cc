@@ -6,8 +6,8 @@
 #include <utility>
 #include <vector>
 
-#include "store/formats/flatbuffer_reader.h"
-#include "store/formats/tensor_ranges.h"
+#include "store/formats/segments.h"
+#include "store/formats/wire/flatbuffer_reader.h"
 
 namespace re2po {
 namespace {

@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "store/dtype.h"
-#include "store/formats/pickle_reader.h"
+#include "store/base/dtype.h"
+#include "store/formats/wire/pickle_reader.h"
 
 namespace re2po {
 

@@ -3,10 +3,10 @@
 #include <cerrno>
 #include <set>
 
-#include "fs/catalog_diff.h"
-#include "fs/errno_map.h"
-#include "fs/handle_table.h"
-#include "fs/inode_table.h"
+#include "fs/core/catalog_diff.h"
+#include "fs/core/errno_map.h"
+#include "fs/core/handle_table.h"
+#include "fs/core/inode_table.h"
 #include "tests/testutil/testutil.h"
 
 namespace re2po::fs {

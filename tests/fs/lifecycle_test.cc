@@ -163,7 +163,7 @@ TEST_F(LifecycleTest, DaemonKilledDuringItsReadinessCheckStillExits) {
   stdfs::create_directories(mountpoint);
   ::setenv("RE2PO_TEST_DELAY", "root-getattr:3000", 1);  // holds the check's stat of the root
   const pid_t pid = SpawnWithLog(
-      {BuiltTool("mount.re2po"), store_.dir().string(), mountpoint.string(), "--foreground"},
+      {BuiltTool("mount.re2po-hooked"), store_.dir().string(), mountpoint.string(), "--foreground"},
       dir.path() / "held.log");
   ::unsetenv("RE2PO_TEST_DELAY");
   ASSERT_GT(pid, 0);

@@ -4,7 +4,7 @@
 #include <iostream>
 #include <thread>
 
-#include "fs/mounted_repo.h"
+#include "fs/core/mounted_repo.h"
 #include "tests/fs/mount_fixture.h"
 
 namespace re2po::fs {

@@ -1,5 +1,5 @@
 // Mount option parsing: what mount(8), fstab and systemd pass, sizes, errors.
-#include "fs/mount.h"
+#include "fs/core/mount_options.h"
 #include "tests/testutil/testutil.h"
 
 namespace re2po::fs {
@@ -60,8 +60,8 @@ TEST(ParseMountOptionsTest, PassesLibfuseOptionsAndHandlesEscapes) {
 }
 
 TEST(ParseMountOptionsTest, RejectsUnknownOptionsAndBadValues) {
-  for (const char* bad :
-       {"frobnicate", "cache_size=", "cache_size=big", "whole_file_readahead=lots", "log_level=loud", "direct_io", "uid=5"}) {
+  for (const char* bad : {"frobnicate", "cache_size=", "cache_size=big",
+                          "whole_file_readahead=lots", "log_level=loud", "direct_io", "uid=5"}) {
     auto options = ParseMountOptions(bad, {});
     ASSERT_FALSE(options.ok()) << bad;
     EXPECT_EQ(options.status().code(), StatusCode::kInvalidArgument) << bad;

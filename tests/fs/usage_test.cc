@@ -2,17 +2,12 @@
 // <store>/usage/<host>-<pid>.json, flushed in the background and at unmount.
 #include <chrono>
 
+#include "store/base/clock.h"
 #include "store/usage.h"
 #include "tests/fs/mount_fixture.h"
 
 namespace re2po::testing {
 namespace {
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 TEST(MountUsageTest, OpensAndLastAccessAreRecordedPerVersion) {
   REQUIRE_FUSE();

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "store/formats/format.h"
-#include "store/formats/tensor_ranges.h"
+#include "store/formats/segments.h"
 
 namespace re2po {
 

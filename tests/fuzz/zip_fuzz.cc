@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "store/formats/zip_reader.h"
+#include "store/formats/wire/zip_reader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const re2po::ByteSpan bytes(data, size);

@@ -4,11 +4,12 @@
 // A store directory that is truncated, missing files or from a newer schema
 // is refused at open with a clear message, without a crash and without
 // anything written.
-#include "store/codec.h"
-#include "store/coding.h"
-#include "store/db.h"
-#include "store/digest.h"
-#include "store/keys.h"
+#include "store/base/coding.h"
+#include "store/base/digest.h"
+#include "store/chunks/codec.h"
+#include "store/db/db.h"
+#include "store/db/keys.h"
+#include "store/db/meta.h"
 #include "tests/reliability/reliability_fixture.h"
 
 namespace re2po::testing {
@@ -246,10 +247,10 @@ stdfs::path Largest(const stdfs::path& dir, const std::string& prefix, const std
 
 Status WriteSchema(const stdfs::path& db_dir, uint32_t schema) {
   ASSIGN_OR_RETURN(auto db, Db::Open(db_dir, Db::Mode::kWriter));
-  rocksdb::WriteBatch batch;
+  WriteBatch batch(*db);
   std::string value;
   PutFixed32(value, schema);
-  batch.Put(db->cf(Cf::kMeta), keys::kSchema, value);
+  batch.Put(Cf::kMeta, keys::kSchema, value);
   RETURN_IF_ERROR(db->Write(batch, /*durable=*/true));
   return db->FlushAll();
 }

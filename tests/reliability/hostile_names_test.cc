@@ -5,8 +5,8 @@
 #include <climits>
 #include <cstdlib>
 
-#include "store/names.h"
-#include "store/source_tree.h"
+#include "store/base/names.h"
+#include "store/import/source_tree.h"
 #include "tests/reliability/reliability_fixture.h"
 
 namespace re2po::testing {

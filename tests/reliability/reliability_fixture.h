@@ -39,10 +39,11 @@ class CliStore {
   const stdfs::path& dir() const { return dir_; }
 
   // `env` is prepended to the command line, e.g. "RE2PO_CRASH_POINT=after-commit".
+  // Runs the hooked build of re2po, which obeys the crash points.
   CommandResult Run(const std::string& args, const std::string& env = "") const {
     // "; exit $?" keeps the subshell waiting, so a shell's "Killed" notice
     // lands in the captured stderr rather than in the test output.
-    return RunCommand((env.empty() ? "" : env + " ") + ShellQuote(BuiltTool("re2po")) +
+    return RunCommand((env.empty() ? "" : env + " ") + ShellQuote(BuiltTool("re2po-hooked")) +
                       " --store " + ShellQuote(dir_.string()) + " " + args + "; exit $?");
   }
   nlohmann::json Json(const std::string& args) const {

@@ -2,12 +2,12 @@
 // written before checksums, the chunk's SHA-256 name; and how a writer
 // moves a schema-1 store to schema 2. Values are planted through RocksDB
 // itself, so its own blob checksums pass and only Re2po's checks remain.
-#include <rocksdb/write_batch.h>
 
-#include "store/codec.h"
-#include "store/coding.h"
-#include "store/db.h"
-#include "store/keys.h"
+#include "store/base/coding.h"
+#include "store/chunks/codec.h"
+#include "store/db/db.h"
+#include "store/db/keys.h"
+#include "store/db/meta.h"
 #include "store/store.h"
 #include "tests/store/planted_store.h"
 

@@ -2,18 +2,17 @@
 // model moved a little) is stored as XORs with the base's pieces, reads back
 // exactly, keeps its bases alive through rm + gc, fails cleanly when a base
 // is damaged, and a crafted chain of deltas is refused rather than followed.
-#include <rocksdb/write_batch.h>
 
 #include <cmath>
 #include <cstring>
 #include <map>
 #include <random>
 
-#include "store/chunker.h"
-#include "store/codec.h"
-#include "store/coding.h"
-#include "store/db.h"
-#include "store/keys.h"
+#include "store/base/coding.h"
+#include "store/chunks/codec.h"
+#include "store/db/db.h"
+#include "store/db/keys.h"
+#include "store/import/chunker.h"
 #include "store/store.h"
 #include "tests/store/planted_store.h"
 
@@ -114,8 +113,8 @@ TEST_F(DeltaTest, AFineTuneIsStoredAsDifferencesAndReadsBackExactly) {
   ASSERT_OK_AND_ASSIGN(ImportSummary first, Import("base", base_file));
   ASSERT_OK_AND_ASSIGN(ImportSummary tuned, Import("tuned", tuned_file));
   EXPECT_EQ(first.delta_chunks, 0u);
-  const uint64_t pieces = (base.at("layer1.weight").size() * 4 + kTensorPieceSize - 1) /
-                          kTensorPieceSize;
+  const uint64_t pieces =
+      (base.at("layer1.weight").size() * 4 + kTensorPieceSize - 1) / kTensorPieceSize;
   EXPECT_GE(tuned.delta_chunks, 3 * pieces) << "every piece of the three large tensors";
   EXPECT_LT(tuned.version.new_bytes, first.version.new_bytes * 3 / 4)
       << "delta " << tuned.version.new_bytes << ", base " << first.version.new_bytes;
@@ -153,10 +152,10 @@ TEST_F(DeltaTest, RemovingTheBaseKeepsWhatTheFineTuneNeedsAndGcLaterFreesAll) {
     EXPECT_EQ(stats.chunk_count, 0u);
   }
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Db> db, Db::Open(dir() / "db", Db::Mode::kReader));
-  auto it = db->NewIterator(Cf::kCatalog);
+  DbIterator it = db->NewIterator(Cf::kCatalog);
   const std::string names(1, keys::kTensorNameTag);
-  it->Seek(names);
-  EXPECT_FALSE(it->Valid() && it->key().starts_with(names)) << "gc left tensor-name entries";
+  it.Seek(names);
+  EXPECT_FALSE(it.Valid() && it.key().starts_with(names)) << "gc left tensor-name entries";
 }
 
 TEST_F(DeltaTest, ADamagedBaseFailsEveryDeltaOnItAndVerifyNamesThem) {

@@ -3,16 +3,14 @@
 // what reads check. Not a test file itself.
 #pragma once
 
-#include <rocksdb/write_batch.h>
-
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
 
-#include "store/db.h"
+#include "store/db/db.h"
 #include "store/store.h"
-#include "tests/store/store_testutil.h"
+#include "tests/testutil/status_testutil.h"
 
 namespace re2po::testing {
 
@@ -30,8 +28,8 @@ class PlantedStoreTest : public ::testing::Test {
   // Writes one value straight into the database, durably.
   Status Put(Cf family, std::string_view key, const std::string& value) {
     ASSIGN_OR_RETURN(std::unique_ptr<Db> db, Db::Open(dir() / "db", Db::Mode::kWriter));
-    rocksdb::WriteBatch batch;
-    batch.Put(db->cf(family), key, value);
+    WriteBatch batch(*db);
+    batch.Put(family, key, value);
     RETURN_IF_ERROR(db->Write(batch, /*durable=*/true));
     return db->FlushAll();
   }

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "store/status.h"
+#include "store/base/status.h"
 
 namespace re2po::testing {
 

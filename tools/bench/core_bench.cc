@@ -8,10 +8,10 @@
 #include <random>
 #include <vector>
 
-#include "store/chunk_cache.h"
-#include "store/chunker.h"
-#include "store/codec.h"
-#include "store/digest.h"
+#include "store/base/digest.h"
+#include "store/chunks/chunk_cache.h"
+#include "store/chunks/codec.h"
+#include "store/import/chunker.h"
 
 namespace re2po {
 namespace {

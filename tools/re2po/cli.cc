@@ -7,7 +7,7 @@
 #include <ctime>
 #include <iostream>
 
-#include "store/log.h"
+#include "store/base/log.h"
 
 namespace re2po::cli {
 namespace fs = std::filesystem;

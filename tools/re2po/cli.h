@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "store/base/names.h"
 #include "store/store.h"
 
 namespace re2po::cli {

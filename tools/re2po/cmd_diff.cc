@@ -2,7 +2,7 @@
 #include <cstdio>
 #include <map>
 
-#include "store/dtype.h"
+#include "store/base/dtype.h"
 #include "tools/re2po/cli.h"
 
 namespace re2po::cli {

@@ -1,7 +1,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "store/dtype.h"
+#include "store/base/dtype.h"
 #include "tools/re2po/cli.h"
 #include "tools/re2po/usage_view.h"
 

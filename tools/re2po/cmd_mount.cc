@@ -2,7 +2,7 @@
 
 #include "tools/re2po/cli.h"
 #ifdef RE2PO_WITH_FS
-#include "fs/mount.h"
+#include "fs/fuse/mount.h"
 #endif
 
 namespace re2po::cli {

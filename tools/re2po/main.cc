@@ -1,8 +1,8 @@
 // re2po: the admin command line of a Re2po model store (man re2po).
 #include <iostream>
 
-#include "store/allocator_tuning.h"
-#include "store/log.h"
+#include "store/base/allocator_tuning.h"
+#include "store/base/log.h"
 #include "tools/re2po/cli.h"
 
 namespace {

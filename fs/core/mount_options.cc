@@ -1,0 +1,121 @@
+// ParseMountOptions and ParseSize (fs/core/mount_options.h).
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <limits>
+
+#include "fs/core/mount_options.h"
+
+namespace re2po::fs {
+namespace {
+
+// Generic options mount(8), /etc/fstab and systemd pass to every helper; they
+// mean nothing to a read-only FUSE filesystem.
+constexpr std::array<std::string_view, 30> kDroppedOptions = {
+    "rw",         "defaults", "auto",       "noauto",      "user",          "users",
+    "nouser",     "owner",    "group",      "_netdev",     "nofail",        "exec",
+    "noexec",     "suid",     "nosuid",     "dev",         "nodev",         "atime",
+    "noatime",    "relatime", "norelatime", "strictatime", "nostrictatime", "diratime",
+    "nodiratime", "sync",     "async",      "dirsync",     "lazytime",      "nolazytime"};
+constexpr std::array<std::string_view, 4> kDroppedPrefixes = {"x-",
+                                                              "comment=", "context=", "helper="};
+// libfuse options passed through unchanged.
+constexpr std::array<std::string_view, 3> kFuseFlags = {"allow_root", "auto_unmount", "debug"};
+constexpr std::array<std::string_view, 2> kFusePrefixes = {"fsname=", "subtype="};
+
+bool StartsWithAny(std::string_view option, auto prefixes) {
+  return std::any_of(prefixes.begin(), prefixes.end(),
+                     [&](std::string_view prefix) { return option.starts_with(prefix); });
+}
+bool IsAny(std::string_view option, auto names) {
+  return std::find(names.begin(), names.end(), option) != names.end();
+}
+
+// Splits on commas not escaped by a backslash.
+std::vector<std::string> SplitOptions(std::string_view text) {
+  std::vector<std::string> options(1);
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 1 < text.size()) {
+      options.back() += text[++i];
+    } else if (text[i] == ',') {
+      options.emplace_back();
+    } else {
+      options.back() += text[i];
+    }
+  }
+  std::erase_if(options, [](const std::string& option) { return option.empty(); });
+  return options;
+}
+
+bool ValidLogLevel(std::string_view level) {
+  constexpr std::array<std::string_view, 9> kLevels = {
+      "trace", "debug", "info", "warn", "warning", "error", "err", "critical", "off"};
+  return IsAny(level, kLevels);
+}
+
+Status Apply(const std::string& option, MountOptions& options) {
+  const size_t eq = option.find('=');
+  const std::string_view key = std::string_view(option).substr(0, eq);
+  const std::string value = eq == std::string::npos ? "" : option.substr(eq + 1);
+  if (option == "ro" || IsAny(option, kDroppedOptions) || StartsWithAny(option, kDroppedPrefixes)) {
+    return Status::Ok();  // always read-only; the rest means nothing here
+  }
+  if (key == "cache_size") {
+    ASSIGN_OR_RETURN(options.cache_bytes, ParseSize(value));
+  } else if (key == "whole_file_readahead") {
+    ASSIGN_OR_RETURN(options.whole_file_readahead, ParseSize(value));
+  } else if (option == "allow_other") {
+    options.allow_other = true;
+  } else if (key == "log_level") {
+    if (!ValidLogLevel(value)) return Status::InvalidArgument("unknown log level");
+    options.log_level = value;
+  } else if (key == "log_file" && !value.empty()) {
+    options.log_file = value;
+  } else if (IsAny(option, kFuseFlags) || StartsWithAny(option, kFusePrefixes)) {
+    options.fuse_options.push_back(option);
+  } else {
+    return Status::InvalidArgument("unknown mount option");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<size_t> ParseSize(std::string_view text) {
+  const Status bad = Status::InvalidArgument("bad size '" + std::string(text) +
+                                             "' (expected e.g. 268435456, 512M, 1G)");
+  uint64_t number = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+  if (ec != std::errc() || end == text.data()) return bad;
+  std::string suffix(end, text.data() + text.size());
+  for (char& c : suffix) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (suffix.ends_with("IB"))
+    suffix.resize(suffix.size() - 2);
+  else if (suffix.size() > 1 && suffix.ends_with("B"))
+    suffix.resize(suffix.size() - 1);
+  int shift = 0;
+  if (suffix.empty() || suffix == "B")
+    shift = 0;
+  else if (suffix == "K")
+    shift = 10;
+  else if (suffix == "M")
+    shift = 20;
+  else if (suffix == "G")
+    shift = 30;
+  else if (suffix == "T")
+    shift = 40;
+  else
+    return bad;
+  if (number > (std::numeric_limits<size_t>::max() >> shift)) return bad;
+  return static_cast<size_t>(number << shift);
+}
+
+Result<MountOptions> ParseMountOptions(std::string_view comma_separated, MountOptions base) {
+  for (const std::string& option : SplitOptions(comma_separated)) {
+    RETURN_IF_ERROR(Apply(option, base).WithContext("mount option '" + option + "'"));
+  }
+  return base;
+}
+
+}  // namespace re2po::fs

@@ -1,0 +1,41 @@
+// How a mount is configured: the options of `re2po mount`, mount.re2po and
+// /etc/fstab, parsed without FUSE so they can be checked anywhere.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/base/status.h"
+
+namespace re2po::fs {
+
+struct MountOptions {
+  std::filesystem::path store_dir;
+  std::filesystem::path mountpoint;
+  bool foreground = false;  // else return once the mount answers, serving from a child
+  size_t cache_bytes = size_t{256} << 20;  // decompressed chunk cache (-o cache_size=)
+  // Files up to this size are read ahead whole (-o whole_file_readahead=),
+  // capped at a quarter of the cache so a file's chunks do not evict each other.
+  size_t whole_file_readahead = size_t{64} << 20;
+  bool allow_other = false;
+  std::string log_level = "info";
+  std::filesystem::path log_file;  // empty: stderr in the foreground, nowhere in the background
+  std::vector<std::string> fuse_options;  // passed to libfuse (allow_root, fsname=, ...)
+};
+
+// Applies a mount(8)-style option list ("ro,cache_size=1G,allow_other") to
+// `base`. Understands cache_size=SIZE and whole_file_readahead=SIZE (bytes, or
+// with K/M/G/T, KiB..., KB...: all powers of 1024), allow_other, log_level=, log_file=, ro; accepts
+// and drops what mount(8) and systemd pass for every filesystem (rw, defaults, auto, noauto, user,
+// users, nouser, owner, group, _netdev, nofail, x-*, comment=*, exec/noexec, suid/nosuid,
+// dev/nodev, atime options, sync/async, dirsync, lazytime...); passes the libfuse options
+// allow_root, auto_unmount, fsname=, subtype=, debug. Anything else is InvalidArgument.
+Result<MountOptions> ParseMountOptions(std::string_view comma_separated, MountOptions base);
+
+// Parses "512M", "1G", "1048576" into bytes.
+Result<size_t> ParseSize(std::string_view text);
+
+}  // namespace re2po::fs

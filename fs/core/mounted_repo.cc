@@ -1,0 +1,222 @@
+// MountedRepository: names, attributes, links, xattrs and refresh. Listings
+// are in mounted_repo_dirs.cc, file reads in mounted_repo_files.cc.
+#include "fs/core/mounted_repo.h"
+
+#include <set>
+
+#include "fs/core/xattrs.h"
+#include "store/base/names.h"
+
+namespace re2po::fs {
+
+MountedRepository::MountedRepository(std::unique_ptr<Store> store,
+                                     std::unique_ptr<UsageRecorder> usage,
+                                     const RepoOptions& options)
+    : store_(std::move(store)),
+      usage_(std::move(usage)),
+      options_(options),
+      versions_(*store_, options.cached_versions),
+      catalog_(store_->Catalog()),
+      prefetcher_(*store_, options.prefetch) {}
+
+MountedRepository::~MountedRepository() = default;
+
+std::shared_ptr<const CatalogSnapshot> MountedRepository::catalog() const {
+  std::lock_guard lock(catalog_mutex_);
+  return catalog_;
+}
+
+Result<Node> MountedRepository::NodeOf(uint64_t ino) const {
+  std::optional<Node> node = inodes_.Get(ino);
+  if (!node) return Status::NotFound("inode " + std::to_string(ino) + " is not known");
+  return std::move(*node);
+}
+
+Result<const ModelEntry*> MountedRepository::LiveModel(const CatalogSnapshot& catalog,
+                                                       const Node& node) {
+  const ModelEntry* model = catalog.FindModel(node.model);
+  if (model == nullptr || model->id != node.model_id || model->Latest() == nullptr) {
+    return Status::NotFound("model " + node.model + " was removed");
+  }
+  return model;
+}
+
+std::string MountedRepository::Describe(const Node& node) {
+  // Appends rather than operator+: GCC 12 raises a false -Wrestrict on "/" + string.
+  std::string path = "/";
+  switch (node.kind) {
+    case NodeKind::kRoot:
+      return path;
+    case NodeKind::kModel:
+      return path.append(node.model);
+    case NodeKind::kLatest:
+      return path.append(node.model).append("/latest");
+    case NodeKind::kEntry:
+      break;
+  }
+  const VersionRecord& record = node.version->record();
+  path = record.model;
+  path.append("@").append(std::to_string(record.version));
+  if (node.entry != 0) path.append(":").append(node.version->tree().PathOf(node.entry));
+  return path;
+}
+
+MountedRepository::Child MountedRepository::ModelNode(const ModelEntry& model) {
+  Node node{NodeKind::kModel, model.name, model.id, nullptr, 0};
+  const uint64_t ino = numbers_.Model(model.id);
+  return {node,
+          {ino, ModelAttributes(model, ino, options_.owner), options_.listing_timeout,
+           options_.listing_timeout}};
+}
+
+MountedRepository::Child MountedRepository::LatestNode(const ModelEntry& model) {
+  Node node{NodeKind::kLatest, model.name, model.id, nullptr, 0};
+  const uint64_t ino = numbers_.Latest(model.id);
+  return {node,
+          {ino, LatestAttributes(model, ino, options_.owner), options_.listing_timeout,
+           options_.listing_timeout}};
+}
+
+MountedRepository::Child MountedRepository::EntryNode(
+    const std::shared_ptr<const MountedVersion>& version, uint32_t index) {
+  Node node{NodeKind::kEntry, version->record().model, 0, version, index};
+  const uint64_t ino = numbers_.Entry(version->record().seq, index);
+  // The name of a version in its model directory may vanish; what is inside never changes.
+  const double entry_timeout = index == 0 ? options_.listing_timeout : options_.content_timeout;
+  return {node,
+          {ino, EntryAttributes(*version, index, ino, options_.owner), entry_timeout,
+           options_.content_timeout}};
+}
+
+uint64_t MountedRepository::InoOf(const Node& node) {
+  switch (node.kind) {
+    case NodeKind::kRoot:
+      return kRootIno;
+    case NodeKind::kModel:
+      return numbers_.Model(node.model_id);
+    case NodeKind::kLatest:
+      return numbers_.Latest(node.model_id);
+    case NodeKind::kEntry:
+      break;
+  }
+  return numbers_.Entry(node.version->record().seq, node.entry);
+}
+
+Result<MountedRepository::Child> MountedRepository::ModelChild(const CatalogSnapshot& catalog,
+                                                               const Node& dir,
+                                                               std::string_view name) {
+  const ModelEntry* model = catalog.FindModel(dir.model);
+  if (model == nullptr || model->id != dir.model_id) {
+    return Status::NotFound("model " + dir.model + " was removed");
+  }
+  if (name == "latest" && model->Latest() != nullptr) return LatestNode(*model);
+  Result<uint64_t> number = ParseVersionNumber(name);
+  const VersionRecord* record = number.ok() ? model->Find(*number) : nullptr;
+  if (record == nullptr)
+    return Status::NotFound("no version " + std::string(name) + " of " + dir.model);
+  ASSIGN_OR_RETURN(std::shared_ptr<const MountedVersion> version, versions_.Get(*record));
+  return EntryNode(version, 0);
+}
+
+Result<MountedRepository::Child> MountedRepository::ResolveChild(const Node& dir,
+                                                                 std::string_view name) {
+  switch (dir.kind) {
+    case NodeKind::kRoot: {
+      const auto snapshot = catalog();  // owns *model; a refresh may drop its own copy
+      const ModelEntry* model = snapshot->FindModel(name);
+      if (model == nullptr || model->Latest() == nullptr) {
+        return Status::NotFound("no model " + std::string(name));
+      }
+      return ModelNode(*model);
+    }
+    case NodeKind::kModel:
+      return ModelChild(*catalog(), dir, name);
+    case NodeKind::kLatest:
+      return Status::NotFound("latest is not a directory");
+    case NodeKind::kEntry:
+      break;
+  }
+  if (dir.tree_entry().type != EntryType::kDirectory) {
+    return Status::NotFound(Describe(dir) + " is not a directory");
+  }
+  std::optional<uint32_t> index = dir.version->tree().Child(dir.entry, name);
+  if (!index) return Status::NotFound("no " + std::string(name) + " in " + Describe(dir));
+  return EntryNode(dir.version, *index);
+}
+
+Result<EntryReply> MountedRepository::Lookup(uint64_t parent, std::string_view name) {
+  ASSIGN_OR_RETURN(Node dir, NodeOf(parent));
+  ASSIGN_OR_RETURN(Child child, ResolveChild(dir, name));
+  inodes_.Ref(child.reply.ino, std::move(child.node));
+  return child.reply;
+}
+
+void MountedRepository::Remember(const DirEntry& entry) {
+  if (entry.reply.ino != 0) inodes_.Ref(entry.reply.ino, entry.node);
+}
+
+Result<AttrReply> MountedRepository::AttributesOf(const Node& node, uint64_t ino) {
+  if (node.kind == NodeKind::kEntry) {
+    return AttrReply{EntryAttributes(*node.version, node.entry, ino, options_.owner),
+                     options_.content_timeout};
+  }
+  const auto snapshot = catalog();
+  if (node.kind == NodeKind::kRoot) {
+    return AttrReply{RootAttributes(*snapshot, options_.mounted_ns, options_.owner),
+                     options_.listing_timeout};
+  }
+  ASSIGN_OR_RETURN(const ModelEntry* model, LiveModel(*snapshot, node));
+  struct stat attr = node.kind == NodeKind::kModel ? ModelAttributes(*model, ino, options_.owner)
+                                                   : LatestAttributes(*model, ino, options_.owner);
+  return AttrReply{attr, options_.listing_timeout};
+}
+
+Result<AttrReply> MountedRepository::GetAttr(uint64_t ino) {
+  ASSIGN_OR_RETURN(Node node, NodeOf(ino));
+  return AttributesOf(node, ino);
+}
+
+Result<std::string> MountedRepository::ReadLink(uint64_t ino) {
+  ASSIGN_OR_RETURN(Node node, NodeOf(ino));
+  if (node.kind == NodeKind::kEntry && node.tree_entry().type == EntryType::kSymlink) {
+    return node.tree_entry().target;
+  }
+  if (node.kind != NodeKind::kLatest) {
+    return Status::InvalidArgument(Describe(node) + " is not a symbolic link");
+  }
+  const auto snapshot = catalog();  // owns *model
+  ASSIGN_OR_RETURN(const ModelEntry* model, LiveModel(*snapshot, node));
+  return VersionName(model->Latest()->version);
+}
+
+Result<std::optional<std::string>> MountedRepository::GetXattr(uint64_t ino,
+                                                               std::string_view name) {
+  ASSIGN_OR_RETURN(Node node, NodeOf(ino));
+  return XattrOf(node, name);
+}
+
+Result<std::string> MountedRepository::ListXattr(uint64_t ino) {
+  ASSIGN_OR_RETURN(Node node, NodeOf(ino));
+  return XattrNameList(node);
+}
+
+Result<std::vector<Invalidation>> MountedRepository::Refresh() {
+  Result<bool> refreshed = store_->Refresh();
+  if (!refreshed.ok()) return refreshed.status();
+  // Whether anything changed is decided by the snapshot pointer readers see.
+  std::shared_ptr<const CatalogSnapshot> after = store_->Catalog();
+  std::shared_ptr<const CatalogSnapshot> before;
+  {
+    std::lock_guard lock(catalog_mutex_);
+    if (after == catalog_) return std::vector<Invalidation>{};
+    before = std::exchange(catalog_, after);
+  }
+  std::set<uint64_t> live;
+  for (const ModelEntry& model : after->models()) {
+    for (const VersionRecord& record : model.versions) live.insert(record.seq);
+  }
+  versions_.Retain(live);
+  return DiffCatalogs(*before, *after, numbers_);
+}
+
+}  // namespace re2po::fs

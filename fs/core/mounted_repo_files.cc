@@ -1,0 +1,105 @@
+// MountedRepository: opening and reading files. The store does the chunk
+// arithmetic (ReadFile touches only the chunks a range overlaps); here a read
+// is one call, and any failure is an I/O error that names the file.
+#include <algorithm>
+
+#include "fs/core/mounted_repo.h"
+
+namespace re2po::fs {
+namespace {
+
+// How far past a read of a file read ahead whole its chunks jump the queue.
+constexpr uint64_t kUrgentWindow = uint64_t{2} << 20;
+
+// The chunks [offset, offset + length) overlaps, for the error message.
+std::string ChunksOf(const Recipe& recipe, uint64_t offset, uint64_t length) {
+  if (offset >= recipe.size() || length == 0) return "none";
+  const uint64_t last = std::min(recipe.size(), offset + length) - 1;
+  std::string names;
+  const size_t first_index = recipe.ExtentAt(offset);
+  const size_t last_index = recipe.ExtentAt(last);
+  for (size_t i = first_index; i <= last_index && i < first_index + 4; ++i) {
+    if (!names.empty()) names += ", ";
+    names += recipe.extents[i].chunk.Hex();
+  }
+  if (last_index >= first_index + 4) names += ", ...";
+  return names;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<OpenFile>> MountedRepository::Open(uint64_t ino) {
+  ASSIGN_OR_RETURN(Node node, NodeOf(ino));
+  if (node.kind != NodeKind::kEntry || node.tree_entry().type != EntryType::kFile) {
+    return Status::InvalidArgument(Describe(node) + " is not a regular file");
+  }
+  const TreeEntry& entry = node.tree_entry();
+  Result<std::shared_ptr<const Recipe>> recipe = store_->FileRecipe(entry.digest);
+  if (!recipe.ok()) {
+    // The tree names the file, so a missing recipe is damage, not absence.
+    return Status::IOError("opening " + Describe(node) + " (file " + entry.digest.Hex() +
+                           "): " + recipe.status().ToString());
+  }
+  if ((*recipe)->size() != entry.size) {
+    return Status::Corruption("opening " + Describe(node) + ": the recipe holds " +
+                              std::to_string((*recipe)->size()) + " bytes, the tree says " +
+                              std::to_string(entry.size));
+  }
+  const VersionRecord& record = node.version->record();
+  auto file = std::make_unique<OpenFile>();
+  file->usage = usage_->Counters(record.model, record.version);
+  file->usage->Opened();
+  file->recipe = std::move(recipe).value();
+  file->node = std::move(node);
+  return file;
+}
+
+// The kernel's read-ahead requests arrive in parallel and a little out of
+// order, so "sequential" is "near where the last read ended". The window
+// grows with the run (2 MiB, 4 MiB, then the prefetcher's maximum) so that
+// random readers, whose reads land near each other only by chance, cost
+// little.
+void MountedRepository::ReadAheadIfSequential(const OpenFile& file, uint64_t offset, uint64_t end) {
+  constexpr uint64_t kNear = uint64_t{1} << 20;
+  const uint64_t last = file.last_end.exchange(end, std::memory_order_relaxed);
+  if (offset + kNear < last || offset > last + kNear) {
+    file.sequential_reads.store(0, std::memory_order_relaxed);
+    file.ahead_until.store(0, std::memory_order_relaxed);
+    return;
+  }
+  const uint32_t run = file.sequential_reads.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (run < 2) return;
+  const uint64_t until = end + (uint64_t{1} << std::min<uint32_t>(run + 19, 40));
+  const uint64_t from = std::max(end, file.ahead_until.exchange(until, std::memory_order_relaxed));
+  if (from < until) prefetcher_.AheadOf(*file.recipe, from, until - from);
+}
+
+Result<std::vector<ChunkSlice>> MountedRepository::ReadSlices(const OpenFile& file, uint64_t offset,
+                                                              size_t size) {
+  file.usage->Touch();
+  const bool whole = file.recipe->size() <= options_.whole_file_readahead;
+  if (whole && !file.read_before.exchange(true, std::memory_order_relaxed)) {
+    prefetcher_.WholeFile(*file.recipe, offset);
+  }
+  // What follows this read is wanted next, wherever the reader jumped to.
+  if (whole) prefetcher_.AheadOf(*file.recipe, offset + size, kUrgentWindow);
+  Result<std::vector<ChunkSlice>> slices = store_->ReadSlices(*file.recipe, offset, size);
+  if (slices.ok()) {
+    uint64_t count = 0;
+    for (const ChunkSlice& slice : *slices) count += slice.length;
+    if (!whole) ReadAheadIfSequential(file, offset, offset + count);
+    return slices;
+  }
+  return Status::IOError("reading " + Describe(file.node) + " (file " +
+                         file.node.tree_entry().digest.Hex() + ") at offset " +
+                         std::to_string(offset) + "+" + std::to_string(size) + ", chunks " +
+                         ChunksOf(*file.recipe, offset, size) + ": " + slices.status().ToString());
+}
+
+Result<size_t> MountedRepository::Read(const OpenFile& file, uint64_t offset,
+                                       std::span<uint8_t> out) {
+  ASSIGN_OR_RETURN(std::vector<ChunkSlice> slices, ReadSlices(file, offset, out.size()));
+  return CopySlices(slices, out);
+}
+
+}  // namespace re2po::fs

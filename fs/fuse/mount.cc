@@ -1,0 +1,148 @@
+// RunMount (fs/mount.h): from options to a served, cleanly unmounted
+// filesystem. Order matters:
+//   1. check paths, clear a stale mount   (in the caller's process, so the
+//                                          user sees the messages)
+//   2. fork to the background             (before any thread exists)
+//   3. block SIGTERM/SIGINT/SIGHUP, open the store, mount, start the
+//      refresher and the readiness check  (their threads inherit the block,
+//                                          so only the FUSE loop's threads
+//                                          ever take a termination signal)
+//   4. unblock, run the FUSE loop         (until unmounted or signalled)
+//   5. stop the refresher (final usage flush), unmount.
+#include "fs/fuse/mount.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "fs/core/mounted_repo.h"
+#include "fs/core/refresher.h"
+#include "fs/fuse/daemon.h"
+#include "fs/fuse/fuse_session.h"
+#include "fs/fuse/mountpoint.h"
+#include "store/base/clock.h"
+#include "store/base/log.h"
+#include "store/store.h"
+
+namespace re2po::fs {
+namespace {
+namespace stdfs = std::filesystem;
+
+constexpr std::chrono::seconds kStartupTimeout{120};
+
+void SetTerminationSignalsBlocked(bool blocked) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, sig);
+  pthread_sigmask(blocked ? SIG_BLOCK : SIG_UNBLOCK, &signals, nullptr);
+}
+
+Result<MountOptions> Normalize(const MountOptions& given) {
+  MountOptions options = given;
+  std::error_code ec;
+  options.store_dir = stdfs::absolute(given.store_dir, ec);
+  if (ec) return Status::InvalidArgument("bad store path " + given.store_dir.string());
+  options.mountpoint = stdfs::absolute(given.mountpoint, ec).lexically_normal();
+  if (ec) return Status::InvalidArgument("bad mountpoint " + given.mountpoint.string());
+  if (options.mountpoint.has_filename() == false && options.mountpoint != "/") {
+    options.mountpoint = options.mountpoint.parent_path();  // drop a trailing slash
+  }
+  if (!options.log_file.empty()) options.log_file = stdfs::absolute(options.log_file, ec);
+  if (!stdfs::is_directory(options.store_dir, ec)) {
+    return Status::NotFound("no store at " + options.store_dir.string());
+  }
+  return options;
+}
+
+Result<std::unique_ptr<MountedRepository>> OpenRepository(const MountOptions& options) {
+  StoreOptions store_options;
+  store_options.dir = options.store_dir;
+  store_options.writer = false;  // a RocksDB secondary: never blocks an import
+  store_options.cache_bytes = options.cache_bytes;
+  ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(store_options));
+  RepoOptions repo_options;
+  repo_options.owner = {::getuid(), ::getgid()};
+  repo_options.mounted_ns = NowNs();
+  repo_options.whole_file_readahead =
+      std::min(options.whole_file_readahead, options.cache_bytes / 4);
+  auto usage = std::make_unique<UsageRecorder>(options.store_dir, DefaultMountId());
+  return std::make_unique<MountedRepository>(std::move(store), std::move(usage), repo_options);
+}
+
+SessionOptions SessionOptionsFor(const MountOptions& options) {
+  SessionOptions session;
+  session.mountpoint = options.mountpoint;
+  session.fsname = "re2po:" + options.store_dir.string();
+  session.allow_other = options.allow_other;
+  session.fuse_options = options.fuse_options;
+  session.debug = options.log_level == "trace";
+  return session;
+}
+
+// Chunk buffers touched when the mount is ready: enough for a 128 MiB model,
+// and room for the read buffers of the four read-ahead threads.
+constexpr size_t kWarmBufferBytes = size_t{128} << 20;
+constexpr size_t kWarmHeapBytes = size_t{16} << 20;
+
+// Steps 3-5. Returns once the filesystem is unmounted.
+Status Serve(const MountOptions& options, StartupReporter& reporter) {
+  SetTerminationSignalsBlocked(true);
+  ASSIGN_OR_RETURN(std::unique_ptr<MountedRepository> repo, OpenRepository(options));
+  ASSIGN_OR_RETURN(std::unique_ptr<FuseSession> session,
+                   FuseSession::Mount(*repo, SessionOptionsFor(options)));
+  Refresher refresher(*repo, session.get(), {});
+  refresher.Start();
+  std::thread readiness([&] {
+    Status serving = CheckServing(options.mountpoint);
+    if (!serving.ok()) {
+      reporter.Failed(serving);
+      ::kill(::getpid(), SIGTERM);  // ends the loop below
+      return;
+    }
+    reporter.Ready("mounted " + options.store_dir.string() + " on " + options.mountpoint.string() +
+                   " (read-only, chunk cache " + std::to_string(options.cache_bytes >> 20) +
+                   " MiB)");
+    Store::WarmReadBuffers(std::min(options.cache_bytes / 2, kWarmBufferBytes),
+                           std::min(options.cache_bytes / 4, kWarmHeapBytes));
+  });
+  SetTerminationSignalsBlocked(false);
+  Status loop = session->Loop();
+  SetTerminationSignalsBlocked(true);  // the loop's threads are gone; finish undisturbed
+  refresher.Stop();
+  session.reset();  // unmounts (lazily), which also ends a stat still pending
+  readiness.join();
+  Logger("fs")->info("unmounted {}", options.mountpoint.string());
+  return loop;
+}
+
+}  // namespace
+
+int RunMount(const MountOptions& given) {
+  SetLogLevel(given.log_level);
+  Result<MountOptions> options = Normalize(given);
+  Status prepared = options.ok() ? PrepareMountpoint(options->mountpoint) : options.status();
+  if (!prepared.ok()) {
+    std::fprintf(stderr, "re2po mount: %s\n", prepared.ToString().c_str());
+    return 1;
+  }
+  StartupReporter reporter;
+  if (!options->foreground) {
+    std::optional<int> parent_exit = ForkToBackground(reporter, options->log_file, kStartupTimeout);
+    if (parent_exit) return *parent_exit;
+  } else if (!options->log_file.empty()) {
+    std::freopen(options->log_file.c_str(), "a", stderr);
+  }
+  Status served = Serve(*options, reporter);
+  if (!served.ok()) {
+    reporter.Failed(served);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace re2po::fs

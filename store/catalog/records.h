@@ -1,0 +1,130 @@
+// In-memory forms of the catalog records, with their byte encodings
+// (docs/format.md). Records are immutable once written: a version never
+// changes, it is only added or removed whole.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/base/digest.h"
+#include "store/base/status.h"
+
+namespace re2po {
+
+struct VersionRecord {
+  std::string model;
+  uint64_t version = 0;
+  uint64_t seq = 0;  // store-wide import sequence number: stable ids for inodes
+  int64_t created_ns = 0;
+  std::string source_path;
+  std::map<std::string, std::string> labels;
+  uint64_t logical_bytes = 0;
+  uint64_t new_bytes = 0;  // bytes newly stored (compressed) by this import
+  uint64_t file_count = 0;
+  Digest digest;  // Merkle root over the tree: the version's unique id
+
+  std::string Encode() const;
+  static Result<VersionRecord> Decode(std::string_view model, uint64_t version,
+                                      std::string_view bytes);
+};
+
+enum class EntryType : uint8_t { kDirectory = 0, kFile = 1, kSymlink = 2 };
+
+struct TreeEntry {
+  std::string name;     // empty for the root
+  uint32_t parent = 0;  // index of the parent directory; the root is its own parent
+  EntryType type = EntryType::kDirectory;
+  uint32_t mode = 0;               // permission bits only (07777)
+  uint64_t size = 0;               // files: bytes; symlinks: target length
+  int64_t mtime_ns = 0;            // the source file's mtime
+  Digest digest;                   // files: SHA-256 of the content
+  std::string target;              // symlinks
+  std::vector<uint32_t> children;  // directories: entry indexes sorted by name (not stored)
+};
+
+// A version's directory tree. Entry 0 is the root directory; entries are
+// stored in pre-order so a parent always precedes its children.
+class VersionTree {
+ public:
+  VersionTree() = default;
+  explicit VersionTree(std::vector<TreeEntry> entries);  // builds the child indexes
+
+  const std::vector<TreeEntry>& entries() const { return entries_; }
+  const TreeEntry& entry(uint32_t index) const { return entries_[index]; }
+  size_t size() const { return entries_.size(); }
+  std::optional<uint32_t> Child(uint32_t directory, std::string_view name) const;
+  // "a/b/c" relative to the root; "" is the root.
+  std::optional<uint32_t> Find(std::string_view relative_path) const;
+  std::string PathOf(uint32_t index) const;
+  // Merkle root: names, types, modes, contents and targets; not mtimes.
+  Digest ComputeDigest() const;
+
+  std::string Encode() const;
+  static Result<VersionTree> Decode(std::string_view bytes);
+
+ private:
+  Digest NodeDigest(uint32_t index) const;
+
+  std::vector<TreeEntry> entries_;
+};
+
+struct Extent {
+  Digest chunk;
+  uint64_t end = 0;  // cumulative: offset just past this extent in the file
+};
+
+// A file is an ordered list of chunks; `end` offsets make any byte offset a
+// binary search away.
+struct Recipe {
+  std::vector<Extent> extents;
+  uint64_t size() const { return extents.empty() ? 0 : extents.back().end; }
+  // Index of the extent holding byte `offset` (< size()).
+  size_t ExtentAt(uint64_t offset) const;
+  uint64_t StartOf(size_t index) const { return index == 0 ? 0 : extents[index - 1].end; }
+
+  std::string Encode() const;
+  static Result<Recipe> Decode(std::string_view bytes);
+};
+
+struct ChunkInfo {
+  uint8_t dtype = 0;
+  uint64_t raw_size = 0;
+  uint64_t stored_size = 0;
+  // Delta chunks (codec 3): the chunk they are stored against, which gc
+  // keeps while they live.
+  std::optional<Digest> base;
+
+  std::string Encode() const;
+  static Result<ChunkInfo> Decode(std::string_view bytes);
+};
+
+}  // namespace re2po
+
+namespace re2po {
+
+// A tensor found in a stored file, for `show --tensors` and `diff`.
+struct TensorRecord {
+  std::string name;
+  uint8_t dtype = 0;
+  std::string native_dtype;
+  std::vector<int64_t> shape;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  Digest digest;  // SHA-256 over the digests of the tensor's chunks
+};
+
+// What the import learned about a file's format, keyed by content digest.
+struct FileInfo {
+  std::string format;           // "safetensors", ..., or "generic"
+  std::string fallback_reason;  // why a recognised format fell back to generic chunking
+  std::vector<TensorRecord> tensors;
+
+  std::string Encode() const;
+  static Result<FileInfo> Decode(std::string_view bytes);
+};
+
+}  // namespace re2po

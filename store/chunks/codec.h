@@ -1,0 +1,78 @@
+// Chunk codecs. The codec id is the first byte of every stored chunk value
+// (docs/format.md), so a new codec needs no migration: only a new id.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "store/base/digest.h"
+#include "store/base/dtype.h"
+#include "store/base/status.h"
+
+namespace re2po {
+
+enum class CodecId : uint8_t { kRaw = 0, kZstd = 1, kBytePlanes = 2, kDelta = 3 };
+
+// Set in the codec byte of values that carry a checksum of their raw bytes.
+inline constexpr uint8_t kChecksumFlag = 0x80;
+
+struct CodecOptions {
+  int zstd_level = 1;
+  // Keep the compressed form only if it saves at least this fraction:
+  // below that, decompression time buys too little disk.
+  double min_saving = 0.03;
+  // Tensors of 2-, 4- and 8-byte elements are stored as byte planes
+  // (store/byte_planes.h); false stores them with plain zstd.
+  bool byte_planes = true;
+};
+
+// The element width whose byte planes are worth splitting for `dtype`
+// (floats, wide integers, complex parts); 0 when the chunk is not split.
+size_t PlaneWidth(DType dtype);
+
+// The stored value of the chunk `name` in one allocation: codec byte (with
+// kChecksumFlag), varint raw size, fixed64 checksum, payload
+// (docs/format.md). `payload_size` receives the payload's size.
+std::string EncodeChunkValue(const Digest& name, std::span<const uint8_t> raw, DType dtype,
+                             const CodecOptions& options, size_t& payload_size);
+
+// Codec 3: the chunk stored as the XOR of its bytes with those of another
+// chunk of the same size (a tensor piece of the model it was fine-tuned
+// from); the XOR is stored with the codec the writer would pick for it.
+// The base must not be a delta chunk itself.
+std::string EncodeDeltaChunkValue(const Digest& name, std::span<const uint8_t> raw,
+                                  const Digest& base, std::span<const uint8_t> base_raw,
+                                  DType dtype, const CodecOptions& options, size_t& payload_size);
+
+struct DeltaPayload {
+  Digest base;
+  CodecId inner = CodecId::kRaw;
+  std::string_view inner_payload;
+};
+Result<DeltaPayload> ParseDeltaPayload(std::string_view payload);
+
+// out[i] ^= base[i] over the shorter of the two.
+void XorInto(std::span<uint8_t> out, std::span<const uint8_t> base);
+
+struct ChunkValue {
+  CodecId codec = CodecId::kRaw;
+  uint64_t raw_size = 0;
+  // Absent in values written before checksums were (a read then re-hashes).
+  std::optional<uint64_t> checksum;
+  std::string_view payload;
+};
+Result<ChunkValue> ParseChunkValue(std::string_view value);
+
+// Decodes into `out`, which must have exactly the raw size. Not for codec 3,
+// whose base the store fetches (store_read.cc).
+Status DecodeChunk(CodecId codec, std::string_view payload, std::span<uint8_t> out);
+
+// XXH3-64 of a chunk's raw bytes, seeded with its name, so that a value
+// found under another chunk's key fails too: what a read checks. The name
+// itself, a SHA-256, is what `re2po verify` checks.
+uint64_t ChunkChecksum(const Digest& name, std::span<const uint8_t> raw);
+
+}  // namespace re2po

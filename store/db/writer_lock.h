@@ -1,0 +1,29 @@
+// One writer at a time per store: an flock on <store>/writer.lock. A second
+// writer waits (telling the user once) instead of failing on RocksDB's LOCK.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "store/base/status.h"
+
+namespace re2po {
+
+class WriterLock {
+ public:
+  static Result<std::unique_ptr<WriterLock>> Acquire(
+      const std::filesystem::path& store_dir, std::chrono::seconds timeout,
+      const std::function<void(const std::string&)>& on_wait);
+  ~WriterLock();
+  WriterLock(const WriterLock&) = delete;
+  WriterLock& operator=(const WriterLock&) = delete;
+
+ private:
+  explicit WriterLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+}  // namespace re2po

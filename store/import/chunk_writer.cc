@@ -1,0 +1,167 @@
+#include "store/import/chunk_writer.h"
+
+#include <thread>
+
+#include "store/hooks/test_hooks.h"
+
+namespace re2po {
+namespace {
+
+// Bytes hashed and compressed between two database writes: large enough to
+// keep every core busy, small enough to bound the memory of an import.
+constexpr uint64_t kWindowBytes = 64ull << 20;
+
+// A delta is kept only if it is this much smaller than the chunk stored
+// whole: otherwise the second fetch each read makes is not worth it.
+constexpr double kDeltaKeepRatio = 0.9;
+
+}  // namespace
+
+ChunkWriter::ChunkWriter(Db& db, CodecOptions codec, unsigned threads,
+                         std::function<Status(uint64_t)> space_check, ChunkReader read_chunk)
+    : db_(db),
+      codec_(codec),
+      space_check_(std::move(space_check)),
+      read_chunk_(std::move(read_chunk)),
+      threads_(std::max(1u, threads)) {}
+
+void ChunkWriter::TryDelta(ByteSpan data, const PlannedChunk& chunk, const Digest& base,
+                           Work& work) {
+  // A base that cannot be read now is no base: the chunk is stored whole.
+  if (!read_chunk_) return;
+  Result<ChunkBytes> base_bytes = read_chunk_(base);
+  if (!base_bytes.ok() || (*base_bytes)->size() != data.size()) return;
+  size_t payload_size = 0;
+  std::string delta = EncodeDeltaChunkValue(work.digest, data, base, **base_bytes, chunk.dtype,
+                                            codec_, payload_size);
+  if (static_cast<double>(payload_size) >
+      static_cast<double>(work.payload_size) * kDeltaKeepRatio) {
+    return;
+  }
+  work.value = std::move(delta);
+  work.payload_size = payload_size;
+  work.base = base;
+}
+
+void ChunkWriter::ProcessRange(ByteSpan bytes, std::span<const PlannedChunk> chunks,
+                               std::span<const std::optional<Digest>> bases, std::span<Work> work) {
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    ByteSpan data = bytes.subspan(chunks[i].offset, chunks[i].length);
+    work[i].digest = Sha256Of(data);
+    auto known = db_.Contains(Cf::kChunkInfo, work[i].digest.view());
+    work[i].known = known.ok() && *known;
+    if (!work[i].known) {
+      work[i].value =
+          EncodeChunkValue(work[i].digest, data, chunks[i].dtype, codec_, work[i].payload_size);
+      if (!bases.empty() && bases[i] && *bases[i] != work[i].digest) {
+        TryDelta(data, chunks[i], *bases[i], work[i]);
+      }
+    }
+    CrashPointChunkBytes(data.size());
+  }
+}
+
+void ChunkWriter::ProcessWindow(ByteSpan bytes, std::span<const PlannedChunk> window,
+                                std::span<const std::optional<Digest>> bases,
+                                std::vector<Work>& work, uint64_t window_bytes) {
+  work.assign(window.size(), Work{});
+  unsigned threads = window_bytes >= (4u << 20) ? threads_ : 1;
+  size_t per_thread = (window.size() + threads - 1) / threads;
+  std::vector<std::jthread> workers;
+  for (size_t start = per_thread; start < window.size(); start += per_thread) {
+    size_t count = std::min(per_thread, window.size() - start);
+    workers.emplace_back([&, start, count] {
+      ProcessRange(bytes, window.subspan(start, count),
+                   bases.empty() ? bases : bases.subspan(start, count),
+                   std::span(work).subspan(start, count));
+    });
+  }
+  size_t first = std::min(per_thread, window.size());
+  ProcessRange(bytes, window.first(first), bases.empty() ? bases : bases.first(first),
+               std::span(work).first(first));
+}
+
+std::unique_ptr<WriteBatch> ChunkWriter::BatchWindow(std::span<const PlannedChunk> chunks,
+                                                     std::span<Work> work) {
+  auto batch = std::make_unique<WriteBatch>(db_);
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    ++stats_.chunks;
+    if (work[i].known || !written_.insert(work[i].digest).second) continue;
+    ChunkInfo info{static_cast<uint8_t>(chunks[i].dtype), chunks[i].length, work[i].payload_size,
+                   work[i].base};
+    batch->Put(Cf::kChunks, work[i].digest.view(), work[i].value);
+    batch->Put(Cf::kChunkInfo, work[i].digest.view(), info.Encode());
+    ++stats_.new_chunks;
+    stats_.new_raw_bytes += chunks[i].length;
+    stats_.new_stored_bytes += work[i].payload_size;
+    if (work[i].base) {
+      ++stats_.delta_chunks;
+      stats_.delta_raw_bytes += chunks[i].length;
+    }
+    std::string().swap(work[i].value);  // the batch holds a copy now
+  }
+  return batch;
+}
+
+Result<Recipe> ChunkWriter::StoreFile(ByteSpan bytes, const std::vector<PlannedChunk>& chunks,
+                                      std::span<const std::optional<Digest>> bases,
+                                      const std::function<void(uint64_t)>& on_bytes) {
+  Recipe recipe;
+  recipe.extents.reserve(chunks.size());
+  // One window is written while the next is hashed and compressed.
+  std::future<Status> pending;
+  auto wait_pending = [&pending]() -> Status {
+    return pending.valid() ? pending.get() : Status::Ok();
+  };
+  std::vector<Work> work;
+  for (size_t begin = 0; begin < chunks.size();) {
+    size_t end = begin;
+    uint64_t window_bytes = 0;
+    while (end < chunks.size() && (window_bytes < kWindowBytes || end == begin)) {
+      window_bytes += chunks[end++].length;
+    }
+    std::span<const PlannedChunk> window(chunks.data() + begin, end - begin);
+    ProcessWindow(bytes, window, bases.empty() ? bases : bases.subspan(begin, end - begin), work,
+                  window_bytes);
+    for (size_t i = 0; i < window.size(); ++i) {
+      recipe.extents.push_back({work[i].digest, window[i].offset + window[i].length});
+    }
+    RETURN_IF_ERROR(wait_pending());
+    std::shared_ptr<WriteBatch> batch = BatchWindow(window, work);
+    if (batch->Count() > 0 && space_check_) {
+      Status space = space_check_(batch->DataSize());
+      if (!space.ok()) {
+        RETURN_IF_ERROR(wait_pending());
+        return space;
+      }
+    }
+    if (batch->Count() > 0) {
+      pending = std::async(std::launch::async,
+                           [this, batch] { return db_.Write(*batch, /*durable=*/false); });
+    }
+    if (on_bytes) on_bytes(window_bytes);
+    begin = end;
+  }
+  RETURN_IF_ERROR(wait_pending());
+  return recipe;
+}
+
+std::vector<TensorRecord> TensorRecords(const std::vector<Segment>& segments,
+                                        const std::vector<PlannedChunk>& chunks,
+                                        const Recipe& recipe) {
+  std::vector<TensorRecord> tensors;
+  size_t chunk = 0;
+  for (const Segment& segment : segments) {
+    if (segment.kind != SegmentKind::kTensor) continue;
+    while (chunk < chunks.size() && chunks[chunk].offset < segment.offset) ++chunk;
+    Sha256 hasher;
+    for (size_t c = chunk; c < chunks.size() && chunks[c].offset < segment.end(); ++c) {
+      hasher.Update(recipe.extents[c].chunk.view());
+    }
+    tensors.push_back({segment.name, static_cast<uint8_t>(segment.dtype), segment.native_dtype,
+                       segment.shape, segment.offset, segment.length, hasher.Finish()});
+  }
+  return tensors;
+}
+
+}  // namespace re2po
