@@ -43,7 +43,7 @@ Status AddBasesOfLiveDeltas(Db& db, DigestSet& live_chunks) {
   return Status::Ok();
 }
 
-// Tensor-name entries (store/delta_bases.h) that point at deleted files.
+// Tensor-name entries (store/import/delta_bases.h) that point at deleted files.
 Status DropDeadTensorNames(Db& db, const DigestSet& live_files, WriteBatch& batch) {
   DbIterator it = db.NewIterator(Cf::kCatalog);
   const std::string prefix(1, keys::kTensorNameTag);

@@ -53,7 +53,7 @@ class StoreImpl final : public Store {
                                 bool base_of_delta = false) const;
   // Publishes a reloaded catalog after a commit of ours (and records it).
   Status ReloadCatalog();
-  // Writers: updates <store>/last-commit (store/commit_record.h).
+  // Writers: updates <store>/last-commit (store/db/commit_record.h).
   void RecordCommit(uint64_t generation);
   // Readers: reopens the database if writers changed it since. With
   // `failed_on`, the database a read just failed on: reopens regardless,

@@ -11,7 +11,7 @@
 #include <new>
 #include <vector>
 
-#include "fs/core/errno_map.h"
+#include "fs/fuse/errno_map.h"
 #include "fs/core/mounted_repo.h"
 #include "store/base/log.h"
 #include "store/hooks/test_hooks.h"

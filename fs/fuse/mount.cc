@@ -1,4 +1,4 @@
-// RunMount (fs/mount.h): from options to a served, cleanly unmounted
+// RunMount (fs/fuse/mount.h): from options to a served, cleanly unmounted
 // filesystem. Order matters:
 //   1. check paths, clear a stale mount   (in the caller's process, so the
 //                                          user sees the messages)
@@ -62,7 +62,7 @@ Result<MountOptions> Normalize(const MountOptions& given) {
 Result<std::unique_ptr<MountedRepository>> OpenRepository(const MountOptions& options) {
   StoreOptions store_options;
   store_options.dir = options.store_dir;
-  store_options.writer = false;  // a RocksDB secondary: never blocks an import
+  store_options.writer = false;  // read-only, reopened to catch up: never blocks an import
   store_options.cache_bytes = options.cache_bytes;
   ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(store_options));
   RepoOptions repo_options;

@@ -1,5 +1,5 @@
 // The one error type of the core: every fallible store function returns a
-// Status or a Result<T>. errno exists only at the FUSE edge (fs/errno_map.h).
+// Status or a Result<T>. errno exists only at the FUSE edge (fs/fuse/errno_map.h).
 #pragma once
 
 #include <cassert>

@@ -25,7 +25,7 @@ ChunkBytes ChunkCache::Lookup(const Digest& digest) {
 }
 
 void ChunkCache::Insert(const Digest& digest, ChunkBytes bytes) {
-  // Charged by capacity: pooled buffers (store/chunk_pool.h) may be larger
+  // Charged by capacity: pooled buffers (store/chunks/chunk_pool.h) may be larger
   // than the chunk, and the bound is on memory.
   if (shard_capacity_ == 0 || bytes->capacity() > shard_capacity_) return;
   Shard& shard = ShardFor(digest);

@@ -24,7 +24,7 @@ class ChunkBufferPool {
   // Adds touched buffers of the tensor-piece size until `bytes` are free,
   // and keeps up to that much free from then on. Also leaves `heap_slack`
   // touched bytes free in the malloc heap, for the buffers RocksDB takes
-  // and frees on every read (with the heap kept, store/allocator_tuning.h).
+  // and frees on every read (with the heap kept, store/base/allocator_tuning.h).
   void Warm(size_t bytes, size_t heap_slack);
   size_t free_bytes() const;
 

@@ -25,7 +25,7 @@ struct CodecOptions {
   // below that, decompression time buys too little disk.
   double min_saving = 0.03;
   // Tensors of 2-, 4- and 8-byte elements are stored as byte planes
-  // (store/byte_planes.h); false stores them with plain zstd.
+  // (store/chunks/byte_planes.h); false stores them with plain zstd.
   bool byte_planes = true;
 };
 

@@ -1,6 +1,6 @@
 // A segment is a byte range of one file that a format parser recognised:
 // either one tensor's bytes or metadata between tensors. The chunking policy
-// (store/chunk_planner.h) cuts chunks at segment boundaries.
+// (store/import/chunker.h) cuts chunks at segment boundaries.
 #pragma once
 
 #include <cstdint>

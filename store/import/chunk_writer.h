@@ -40,7 +40,7 @@ class ChunkWriter {
               std::function<Status(uint64_t)> space_check, ChunkReader read_chunk);
 
   // Stores the chunks of `bytes` cut as `chunks`; `bases` is empty or holds
-  // for each chunk the one it may be stored against (store/delta_bases.h);
+  // for each chunk the one it may be stored against (store/import/delta_bases.h);
   // `on_bytes` is told how many bytes each window covered.
   Result<Recipe> StoreFile(ByteSpan bytes, const std::vector<PlannedChunk>& chunks,
                            std::span<const std::optional<Digest>> bases,

@@ -1,5 +1,5 @@
 // Chunkers turn one file's bytes into chunk boundaries. The import planner
-// (store/import_planner.h) hands every chunker the file's normalised
+// (store/import/import_planner.h) hands every chunker the file's normalised
 // segments, which cover the file exactly once; a chunker may use them or not.
 #pragma once
 

@@ -204,6 +204,31 @@ void ReadUntil(const stdfs::path& file, const std::vector<uint8_t>& expected,
   }
 }
 
+// The crash points live only in the test builds: the shipped re2po links
+// hooks that do nothing, so no environment can make it die mid-import.
+TEST(CrashTest, ShippedProgramsIgnoreTheCrashPoints) {
+  TempDir temp;
+  const stdfs::path store_dir = temp.path() / "store";
+  WriteFileBytes(temp.path() / "src/w.bin", RandomBytes(Scaled(2 * kMiB), 50));
+  const std::string shipped = ShellQuote(BuiltTool("re2po")) + " --store " +
+                              ShellQuote(store_dir.string());
+  ASSERT_EQ(RunCommand(shipped + " init").exit_code, 0);
+  for (const char* point : {"before-commit", "after-commit", "bytes:1", "chunk-bytes:1"}) {
+    const CommandResult imported =
+        RunCommand(std::string("RE2PO_CRASH_POINT=") + point + " " + shipped + " import m " +
+                   ShellQuote((temp.path() / "src").string()) + "; exit $?");
+    EXPECT_EQ(imported.exit_code, 0) << point << ": " << imported.err;
+  }
+  CliStore store(store_dir);
+  const CommandResult killed =
+      store.Run("import m " + ShellQuote((temp.path() / "src").string()),
+                "RE2PO_CRASH_POINT=before-commit");
+  EXPECT_EQ(killed.exit_code, 128 + SIGKILL) << "the hooked build must still obey the point";
+  const nlohmann::json versions = store.Json("ls m");
+  ASSERT_EQ(versions.size(), 4u) << versions.dump();
+  EXPECT_EQ(versions.back()["version"], 4);
+}
+
 TEST(CrashTest, KilledMountDaemonIsClearedByTheNextReMount) {
   REQUIRE_FUSE();
   TestStore test_store;

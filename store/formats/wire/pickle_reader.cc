@@ -2,15 +2,18 @@
 
 #include <bit>
 #include <cstring>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 
 #include "store/formats/wire/le_reader.h"
+#include "store/formats/wire/pickle_opcodes.h"
 
 namespace re2po {
 namespace {
 
 using Kind = PickleValue::Kind;
+namespace op = pickle_op;
 
 class Machine {
  public:
@@ -20,10 +23,10 @@ class Machine {
   Result<Pickle> Run() {
     for (uint64_t step = 0; step < limits_.max_steps; ++step) {
       const uint64_t at = reader_.position();
-      uint8_t op = 0;
-      if (!reader_.Read(op)) return Fail("pickle runs past end of input", at);
-      if (op == '.') return Finish(at);
-      Status status = Step(op);
+      uint8_t code = 0;
+      if (!reader_.Read(code)) return Fail("pickle runs past end of input", at);
+      if (code == op::kStop) return Finish(at);
+      Status status = Step(code);
       if (!status.ok()) return status.WithContext("pickle opcode at offset " + std::to_string(at));
     }
     return Status::Corruption("pickle: more than " + std::to_string(limits_.max_steps) +
@@ -164,8 +167,111 @@ class Machine {
     return Status::Ok();
   }
 
-  Status Step(uint8_t op);
-  Status StepStructure(uint8_t op);
+  template <typename T>
+  Status PushInt() {
+    ASSIGN_OR_RETURN(T value, Arg<T>());
+    return Push(Kind::kInt, value);
+  }
+
+  template <typename Length>
+  Status PushLongOf() {
+    ASSIGN_OR_RETURN(Length length, Arg<Length>());
+    return PushLong(length);
+  }
+
+  template <typename Length>
+  Status PushTextOf() {
+    ASSIGN_OR_RETURN(Length length, Arg<Length>());
+    return PushText(Kind::kString, length);
+  }
+
+  // A float's value is never needed, only its place on the stack.
+  Status PushFloat() {
+    RETURN_IF_ERROR(Arg<uint64_t>().status());
+    return Push(Kind::kFloat);
+  }
+
+  Status PushGlobalLines() {
+    ASSIGN_OR_RETURN(std::string module, Line());
+    ASSIGN_OR_RETURN(std::string name, Line());
+    return Push(Kind::kGlobal, 0, module + "." + name);
+  }
+
+  Status PushStackGlobal() {
+    ASSIGN_OR_RETURN(uint32_t name, Pop());
+    ASSIGN_OR_RETURN(uint32_t module, Pop());
+    return Push(Kind::kGlobal, 0, pickle_.values[module].text + "." + pickle_.values[name].text);
+  }
+
+  template <typename Key>
+  Status MemoAt() {
+    ASSIGN_OR_RETURN(Key key, Arg<Key>());
+    return Memo(key);
+  }
+
+  template <typename Key>
+  Status GetAt() {
+    ASSIGN_OR_RETURN(Key key, Arg<Key>());
+    return Get(key);
+  }
+
+  Status CollectionFromMark(Kind kind, bool as_entries) {
+    ASSIGN_OR_RETURN(auto items, PopMark());
+    return Collection(kind, std::move(items), as_entries);
+  }
+
+  Status AppendOne() {
+    ASSIGN_OR_RETURN(uint32_t value, Pop());
+    return AddItems({value});
+  }
+
+  Status AppendFromMark() {
+    ASSIGN_OR_RETURN(auto items, PopMark());
+    return AddItems(std::move(items));
+  }
+
+  Status SetOneItem() {
+    ASSIGN_OR_RETURN(uint32_t value, Pop());
+    ASSIGN_OR_RETURN(uint32_t key, Pop());
+    return AddEntries({key, value});
+  }
+
+  Status SetItemsFromMark() {
+    ASSIGN_OR_RETURN(auto items, PopMark());
+    return AddEntries(std::move(items));
+  }
+
+  Status PersistentId() {
+    ASSIGN_OR_RETURN(uint32_t pid, Pop());
+    return Collection(Kind::kPersId, {pid}, false);
+  }
+
+  // REDUCE and NEWOBJ pop (callable, args); NEWOBJ_EX also kwargs, unused.
+  Status CallWith(bool has_kwargs) {
+    if (has_kwargs) RETURN_IF_ERROR(Pop().status());
+    ASSIGN_OR_RETURN(uint32_t args, Pop());
+    ASSIGN_OR_RETURN(uint32_t callable, Pop());
+    return Call(callable, args);
+  }
+
+  Status Build() {
+    RETURN_IF_ERROR(Pop().status());
+    return Top().status();
+  }
+
+  Status Dup() {
+    RETURN_IF_ERROR(Top().status());
+    stack_.push_back(stack_.back());
+    return Status::Ok();
+  }
+
+  // One opcode, by family; each returns nullopt for opcodes not its own.
+  Status Step(uint8_t code);
+  std::optional<Status> StepScalar(uint8_t code);
+  std::optional<Status> StepText(uint8_t code);
+  std::optional<Status> StepMemo(uint8_t code);
+  std::optional<Status> StepCollection(uint8_t code);
+  std::optional<Status> StepStack(uint8_t code);
 
   LeReader reader_;
   PickleLimits limits_;
@@ -175,183 +281,145 @@ class Machine {
   std::unordered_map<uint32_t, uint32_t> memo_;
 };
 
-Status Machine::Step(uint8_t op) {
-  switch (op) {
-    case 0x80:
+Status Machine::Step(uint8_t code) {
+  if (std::optional<Status> done = StepScalar(code)) return *std::move(done);
+  if (std::optional<Status> done = StepText(code)) return *std::move(done);
+  if (std::optional<Status> done = StepMemo(code)) return *std::move(done);
+  if (std::optional<Status> done = StepCollection(code)) return *std::move(done);
+  if (std::optional<Status> done = StepStack(code)) return *std::move(done);
+  static constexpr char kHex[] = "0123456789abcdef";
+  return Status::Corruption(std::string("unsupported pickle opcode 0x") + kHex[code >> 4] +
+                            kHex[code & 15]);
+}
+
+std::optional<Status> Machine::StepScalar(uint8_t code) {
+  switch (code) {
+    case op::kProto:
       return Arg<uint8_t>().status();
-    case 0x95:
+    case op::kFrame:
       return Arg<uint64_t>().status();
-    case 'N':
+    case op::kNone:
       return Push(Kind::kNone);
-    case 0x88:
+    case op::kNewTrue:
       return Push(Kind::kBool, 1);
-    case 0x89:
+    case op::kNewFalse:
       return Push(Kind::kBool, 0);
-    case 'K': {
-      ASSIGN_OR_RETURN(uint8_t v, Arg<uint8_t>());
-      return Push(Kind::kInt, v);
-    }
-    case 'M': {
-      ASSIGN_OR_RETURN(uint16_t v, Arg<uint16_t>());
-      return Push(Kind::kInt, v);
-    }
-    case 'J': {
-      ASSIGN_OR_RETURN(int32_t v, Arg<int32_t>());
-      return Push(Kind::kInt, v);
-    }
-    case 0x8a: {
-      ASSIGN_OR_RETURN(uint8_t n, Arg<uint8_t>());
-      return PushLong(n);
-    }
-    case 0x8b: {
-      ASSIGN_OR_RETURN(uint32_t n, Arg<uint32_t>());
-      return PushLong(n);
-    }
-    case 'G': {
-      ASSIGN_OR_RETURN(uint64_t v, Arg<uint64_t>());
-      (void)v;
-      return Push(Kind::kFloat);
-    }
-    case 'X':
-    case 'T':
-    case 'B': {
-      ASSIGN_OR_RETURN(uint32_t n, Arg<uint32_t>());
-      return PushText(Kind::kString, n);
-    }
-    case 0x8c:
-    case 'U':
-    case 'C': {
-      ASSIGN_OR_RETURN(uint8_t n, Arg<uint8_t>());
-      return PushText(Kind::kString, n);
-    }
-    case 0x8d:
-    case 0x8e: {
-      ASSIGN_OR_RETURN(uint64_t n, Arg<uint64_t>());
-      return PushText(Kind::kString, n);
-    }
-    case 'c': {
-      ASSIGN_OR_RETURN(std::string module, Line());
-      ASSIGN_OR_RETURN(std::string name, Line());
-      return Push(Kind::kGlobal, 0, module + "." + name);
-    }
-    case 0x93: {
-      ASSIGN_OR_RETURN(uint32_t name, Pop());
-      ASSIGN_OR_RETURN(uint32_t module, Pop());
-      return Push(Kind::kGlobal, 0, pickle_.values[module].text + "." + pickle_.values[name].text);
-    }
-    case 'q': {
-      ASSIGN_OR_RETURN(uint8_t k, Arg<uint8_t>());
-      return Memo(k);
-    }
-    case 'r': {
-      ASSIGN_OR_RETURN(uint32_t k, Arg<uint32_t>());
-      return Memo(k);
-    }
-    case 0x94:
-      return Memo(static_cast<uint32_t>(memo_.size()));
-    case 'h': {
-      ASSIGN_OR_RETURN(uint8_t k, Arg<uint8_t>());
-      return Get(k);
-    }
-    case 'j': {
-      ASSIGN_OR_RETURN(uint32_t k, Arg<uint32_t>());
-      return Get(k);
-    }
+    case op::kBinInt1:
+      return PushInt<uint8_t>();
+    case op::kBinInt2:
+      return PushInt<uint16_t>();
+    case op::kBinInt:
+      return PushInt<int32_t>();
+    case op::kLong1:
+      return PushLongOf<uint8_t>();
+    case op::kLong4:
+      return PushLongOf<uint32_t>();
+    case op::kBinFloat:
+      return PushFloat();
     default:
-      return StepStructure(op);
+      return std::nullopt;
   }
 }
 
-Status Machine::StepStructure(uint8_t op) {
-  switch (op) {
-    case '(':
+std::optional<Status> Machine::StepText(uint8_t code) {
+  switch (code) {
+    case op::kBinUnicode:
+    case op::kBinString:
+    case op::kBinBytes:
+      return PushTextOf<uint32_t>();
+    case op::kShortBinUnicode:
+    case op::kShortBinString:
+    case op::kShortBinBytes:
+      return PushTextOf<uint8_t>();
+    case op::kBinUnicode8:
+    case op::kBinBytes8:
+      return PushTextOf<uint64_t>();
+    case op::kGlobal:
+      return PushGlobalLines();
+    case op::kStackGlobal:
+      return PushStackGlobal();
+    default:
+      return std::nullopt;
+  }
+}
+
+std::optional<Status> Machine::StepMemo(uint8_t code) {
+  switch (code) {
+    case op::kBinPut:
+      return MemoAt<uint8_t>();
+    case op::kLongBinPut:
+      return MemoAt<uint32_t>();
+    case op::kMemoize:
+      return Memo(static_cast<uint32_t>(memo_.size()));
+    case op::kBinGet:
+      return GetAt<uint8_t>();
+    case op::kLongBinGet:
+      return GetAt<uint32_t>();
+    default:
+      return std::nullopt;
+  }
+}
+
+std::optional<Status> Machine::StepCollection(uint8_t code) {
+  switch (code) {
+    case op::kEmptyTuple:
+      return Collection(Kind::kTuple, {}, false);
+    case op::kTuple1:
+      return TupleOf(1);
+    case op::kTuple2:
+      return TupleOf(2);
+    case op::kTuple3:
+      return TupleOf(3);
+    case op::kTuple:
+      return CollectionFromMark(Kind::kTuple, false);
+    case op::kEmptyList:
+      return Collection(Kind::kList, {}, false);
+    case op::kList:
+      return CollectionFromMark(Kind::kList, false);
+    case op::kEmptyDict:
+      return Collection(Kind::kDict, {}, true);
+    case op::kDict:
+      return CollectionFromMark(Kind::kDict, true);
+    case op::kEmptySet:
+      return Collection(Kind::kSet, {}, false);
+    case op::kFrozenSet:
+      return CollectionFromMark(Kind::kSet, false);
+    case op::kAppend:
+      return AppendOne();
+    case op::kAppends:
+    case op::kAddItems:
+      return AppendFromMark();
+    case op::kSetItem:
+      return SetOneItem();
+    case op::kSetItems:
+      return SetItemsFromMark();
+    default:
+      return std::nullopt;
+  }
+}
+
+std::optional<Status> Machine::StepStack(uint8_t code) {
+  switch (code) {
+    case op::kMark:
       marks_.push_back(stack_.size());
       return Status::Ok();
-    case ')':
-      return Collection(Kind::kTuple, {}, false);
-    case 0x85:
-      return TupleOf(1);
-    case 0x86:
-      return TupleOf(2);
-    case 0x87:
-      return TupleOf(3);
-    case 't': {
-      ASSIGN_OR_RETURN(auto items, PopMark());
-      return Collection(Kind::kTuple, std::move(items), false);
-    }
-    case ']':
-      return Collection(Kind::kList, {}, false);
-    case 'l': {
-      ASSIGN_OR_RETURN(auto items, PopMark());
-      return Collection(Kind::kList, std::move(items), false);
-    }
-    case '}':
-      return Collection(Kind::kDict, {}, true);
-    case 'd': {
-      ASSIGN_OR_RETURN(auto items, PopMark());
-      return Collection(Kind::kDict, std::move(items), true);
-    }
-    case 0x8f:
-      return Collection(Kind::kSet, {}, false);
-    case 0x91: {
-      ASSIGN_OR_RETURN(auto items, PopMark());
-      return Collection(Kind::kSet, std::move(items), false);
-    }
-    case 'a': {
-      ASSIGN_OR_RETURN(uint32_t v, Pop());
-      return AddItems({v});
-    }
-    case 'e':
-    case 0x90: {
-      ASSIGN_OR_RETURN(auto items, PopMark());
-      return AddItems(std::move(items));
-    }
-    case 's': {
-      ASSIGN_OR_RETURN(uint32_t value, Pop());
-      ASSIGN_OR_RETURN(uint32_t key, Pop());
-      return AddEntries({key, value});
-    }
-    case 'u': {
-      ASSIGN_OR_RETURN(auto items, PopMark());
-      return AddEntries(std::move(items));
-    }
-    case 'Q': {
-      ASSIGN_OR_RETURN(uint32_t pid, Pop());
-      return Collection(Kind::kPersId, {pid}, false);
-    }
-    case 'R':
-    case 0x81: {
-      ASSIGN_OR_RETURN(uint32_t args, Pop());
-      ASSIGN_OR_RETURN(uint32_t callable, Pop());
-      return Call(callable, args);
-    }
-    case 0x92: {
-      ASSIGN_OR_RETURN(uint32_t kwargs, Pop());
-      (void)kwargs;
-      ASSIGN_OR_RETURN(uint32_t args, Pop());
-      ASSIGN_OR_RETURN(uint32_t callable, Pop());
-      return Call(callable, args);
-    }
-    case 'b': {
-      ASSIGN_OR_RETURN(uint32_t state, Pop());
-      (void)state;
-      return Top().status();
-    }
-    case '0':
+    case op::kBinPersId:
+      return PersistentId();
+    case op::kReduce:
+    case op::kNewObj:
+      return CallWith(/*has_kwargs=*/false);
+    case op::kNewObjEx:
+      return CallWith(/*has_kwargs=*/true);
+    case op::kBuild:  // the state is dropped: only the object's place matters
+      return Build();
+    case op::kPop:
       return Pop().status();
-    case '1':
+    case op::kPopMark:
       return PopMark().status();
-    case '2': {
-      ASSIGN_OR_RETURN(PickleValue * top, Top());
-      (void)top;
-      stack_.push_back(stack_.back());
-      return Status::Ok();
-    }
-    default: {
-      static constexpr char kHex[] = "0123456789abcdef";
-      return Status::Corruption(std::string("unsupported pickle opcode 0x") + kHex[op >> 4] +
-                                kHex[op & 15]);
-    }
+    case op::kDup:
+      return Dup();
+    default:
+      return std::nullopt;
   }
 }
 

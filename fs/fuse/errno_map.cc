@@ -1,4 +1,4 @@
-#include "fs/core/errno_map.h"
+#include "fs/fuse/errno_map.h"
 
 #include <cerrno>
 
