@@ -69,6 +69,13 @@ struct StoreStats {
   uint64_t disk_bytes = 0;  // size of the store directory on disk
 };
 
+class Store;
+
+// The slices of `recipe` holding up to `length` bytes at `offset`, each
+// chunk through store.ReadChunk: how every Store implements ReadSlices.
+Result<std::vector<ChunkSlice>> SlicesOfRecipe(Store& store, const Recipe& recipe, uint64_t offset,
+                                               size_t length);
+
 class Store {
  public:
   // Creates an empty store in `dir` (which may exist but must be empty).
@@ -87,6 +94,10 @@ class Store {
   // Fetches, decompresses and checks one chunk (through the cache). A chunk
   // whose bytes do not hash to its name is Corruption, never returned.
   virtual Result<ChunkBytes> ReadChunk(const Digest& chunk) = 0;
+  // A chunk as stored (codec byte, size, checksum, payload) and its info:
+  // what a push copies to a remote as is.
+  virtual Result<std::string> StoredChunkValue(const Digest& chunk) = 0;
+  virtual Result<ChunkInfo> ChunkDetails(const Digest& chunk) = 0;
   // The slices holding up to `length` bytes of a file at `offset`, in order
   // (none at or past EOF). Touches only the chunks the range overlaps.
   virtual Result<std::vector<ChunkSlice>> ReadSlices(const Recipe& recipe, uint64_t offset,

@@ -10,14 +10,13 @@
 #include <unordered_map>
 
 #include "store/chunks/chunk_cache.h"
+#include "store/chunks/chunk_decoder.h"
 #include "store/chunks/in_flight.h"
 #include "store/db/db.h"
 #include "store/db/writer_lock.h"
 #include "store/store.h"
 
 namespace re2po {
-
-enum class ChunkCheck { kFast, kFull };
 
 class StoreImpl final : public Store {
  public:
@@ -30,6 +29,8 @@ class StoreImpl final : public Store {
   Result<std::shared_ptr<const Recipe>> FileRecipe(const Digest& file) override;
   Result<FileInfo> FileDetails(const Digest& file) override;
   Result<ChunkBytes> ReadChunk(const Digest& chunk) override;
+  Result<std::string> StoredChunkValue(const Digest& chunk) override;
+  Result<ChunkInfo> ChunkDetails(const Digest& chunk) override;
   Result<std::vector<ChunkSlice>> ReadSlices(const Recipe& recipe, uint64_t offset,
                                              size_t length) override;
   Result<VerifyReport> Verify(const ProgressFn& progress) override;
@@ -67,8 +68,6 @@ class StoreImpl final : public Store {
   mutable std::mutex db_mutex_;       // guards the pointer only
   std::shared_ptr<Db> db_;
   std::string db_fingerprint_;  // readers: the state db_ was opened at
-  Result<ChunkBytes> DecodeValue(const Digest& digest, std::string_view value, ChunkCheck check,
-                                 bool base_of_delta) const;
   Result<ChunkBytes> BaseChunk(const Digest& base) const;
 
   mutable ChunkCache cache_;  // internally synchronised

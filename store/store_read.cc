@@ -4,6 +4,7 @@
 #include "store/base/coding.h"
 #include "store/base/free_space.h"
 #include "store/base/log.h"
+#include "store/chunks/chunk_decoder.h"
 #include "store/chunks/chunk_pool.h"
 #include "store/db/keys.h"
 #include "store/store_impl.h"
@@ -14,44 +15,7 @@ namespace {
 // Caches of immutable records; cleared wholesale when they grow past this.
 constexpr size_t kMaxCachedRecords = 4096;
 
-// The checksum catches damage at a fraction of SHA-256's cost; values
-// written before checksums existed, and verify, re-hash the whole chunk.
-Status CheckDecoded(const Digest& digest, const ChunkValue& parsed, std::span<const uint8_t> bytes,
-                    ChunkCheck check) {
-  if (parsed.checksum && *parsed.checksum != ChunkChecksum(digest, bytes)) {
-    return Status::Corruption("chunk content does not match its checksum");
-  }
-  if ((check == ChunkCheck::kFull || !parsed.checksum) && Sha256Of(bytes) != digest) {
-    return Status::Corruption("chunk content does not match its digest");
-  }
-  return Status::Ok();
-}
-
 }  // namespace
-
-Result<ChunkBytes> StoreImpl::DecodeValue(const Digest& digest, std::string_view value,
-                                          ChunkCheck check, bool base_of_delta) const {
-  ASSIGN_OR_RETURN(ChunkValue parsed, ParseChunkValue(value));
-  std::shared_ptr<std::vector<uint8_t>> bytes = ChunkBufferPool::Instance().Take(parsed.raw_size);
-  if (parsed.codec != CodecId::kDelta) {
-    RETURN_IF_ERROR(DecodeChunk(parsed.codec, parsed.payload, *bytes));
-  } else {
-    // One level only: a base that is a delta itself is damage (the writer
-    // never makes one), and refusing it keeps a crafted cycle from recursing.
-    if (base_of_delta) return Status::Corruption("the base of a delta chunk is a delta chunk");
-    ASSIGN_OR_RETURN(DeltaPayload delta, ParseDeltaPayload(parsed.payload));
-    RETURN_IF_ERROR(DecodeChunk(delta.inner, delta.inner_payload, *bytes));
-    Result<ChunkBytes> base = BaseChunk(delta.base);
-    if (!base.ok()) return base.status().WithContext("its base");
-    if ((*base)->size() != bytes->size()) {
-      return Status::Corruption("delta chunk of " + std::to_string(bytes->size()) +
-                                " bytes against a base of " + std::to_string((*base)->size()));
-    }
-    XorInto(*bytes, **base);
-  }
-  RETURN_IF_ERROR(CheckDecoded(digest, parsed, *bytes, check));
-  return ChunkBytes(std::move(bytes));
-}
 
 // Not through the in-flight table: a base fetched there while its delta's
 // own fetch holds a place could wait on itself.
@@ -77,7 +41,8 @@ Result<ChunkBytes> StoreImpl::FetchChunk(const Digest& digest, ChunkCheck check,
   }
   if (!value.ok()) return value.status().WithContext(context);
   if (!value->has_value()) return Status::NotFound(context + " is missing from the store");
-  auto decoded = DecodeValue(digest, (*value)->view(), check, base_of_delta);
+  auto decoded = DecodeChunkValue(digest, (*value)->view(), check, base_of_delta,
+                                  [this](const Digest& base) { return BaseChunk(base); });
   if (!decoded.ok()) return decoded.status().WithContext(context);
   return decoded;
 }
@@ -93,14 +58,14 @@ Result<ChunkBytes> StoreImpl::ReadChunk(const Digest& digest) {
   });
 }
 
-Result<std::vector<ChunkSlice>> StoreImpl::ReadSlices(const Recipe& recipe, uint64_t offset,
-                                                      size_t length) {
+Result<std::vector<ChunkSlice>> SlicesOfRecipe(Store& store, const Recipe& recipe, uint64_t offset,
+                                               size_t length) {
   std::vector<ChunkSlice> slices;
   const uint64_t size = recipe.size();
   if (offset >= size || length == 0) return slices;
   const uint64_t end = offset + std::min<uint64_t>(length, size - offset);
   for (size_t index = recipe.ExtentAt(offset); offset < end; ++index) {
-    ASSIGN_OR_RETURN(ChunkBytes chunk, ReadChunk(recipe.extents[index].chunk));
+    ASSIGN_OR_RETURN(ChunkBytes chunk, store.ReadChunk(recipe.extents[index].chunk));
     const uint64_t start = recipe.StartOf(index);
     const uint64_t expected = recipe.extents[index].end - start;
     if (chunk->size() != expected) {
@@ -114,6 +79,11 @@ Result<std::vector<ChunkSlice>> StoreImpl::ReadSlices(const Recipe& recipe, uint
     offset += take;
   }
   return slices;
+}
+
+Result<std::vector<ChunkSlice>> StoreImpl::ReadSlices(const Recipe& recipe, uint64_t offset,
+                                                      size_t length) {
+  return SlicesOfRecipe(*this, recipe, offset, length);
 }
 
 void Store::WarmReadBuffers(size_t buffer_bytes, size_t heap_slack) {
@@ -157,6 +127,18 @@ Result<std::shared_ptr<const Recipe>> StoreImpl::FileRecipe(const Digest& file) 
   if (recipes_.size() >= kMaxCachedRecords) recipes_.clear();
   recipes_.emplace(file, shared);
   return shared;
+}
+
+Result<std::string> StoreImpl::StoredChunkValue(const Digest& chunk) {
+  ASSIGN_OR_RETURN(auto value, db()->Get(Cf::kChunks, chunk.view()));
+  if (!value) return Status::NotFound("chunk " + chunk.Hex() + " is missing from the store");
+  return std::move(*value);
+}
+
+Result<ChunkInfo> StoreImpl::ChunkDetails(const Digest& chunk) {
+  ASSIGN_OR_RETURN(auto value, db()->Get(Cf::kChunkInfo, chunk.view()));
+  if (!value) return Status::NotFound("no info for chunk " + chunk.Hex());
+  return ChunkInfo::Decode(*value);
 }
 
 Result<FileInfo> StoreImpl::FileDetails(const Digest& file) {

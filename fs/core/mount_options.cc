@@ -54,6 +54,43 @@ bool ValidLogLevel(std::string_view level) {
   return IsAny(level, kLevels);
 }
 
+constexpr std::array<std::string_view, 6> kRemoteOptions = {
+    "endpoint", "cache_dir", "cache_size_max", "trust", "timeout", "prefetch"};
+bool IsRemoteOption(std::string_view key) { return IsAny(key, kRemoteOptions); }
+
+Result<std::chrono::seconds> ParseSeconds(const std::string& value) {
+  uint64_t seconds = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  if (ec != std::errc() || end != value.data() + value.size() || seconds == 0 || seconds > 86400) {
+    return Status::InvalidArgument("bad timeout '" + value + "' (whole seconds, 1 to 86400)");
+  }
+  return std::chrono::seconds(seconds);
+}
+
+Status ApplyRemote(std::string_view key, const std::string& value, RemoteMountOptions& remote) {
+  if (value.empty()) return Status::InvalidArgument("needs a value");
+  if (key == "endpoint") {
+    remote.endpoint = value;
+  } else if (key == "cache_dir") {
+    remote.cache_dir = value;
+  } else if (key == "cache_size_max") {
+    ASSIGN_OR_RETURN(remote.cache_max_bytes, ParseSize(value));
+  } else if (key == "trust") {
+    remote.trust = value;
+  } else if (key == "timeout") {
+    ASSIGN_OR_RETURN(remote.timeout, ParseSeconds(value));
+  } else {
+    size_t start = 0;
+    for (size_t colon = value.find(':'); start <= value.size(); colon = value.find(':', start)) {
+      const std::string model = value.substr(start, colon - start);
+      if (!model.empty()) remote.prefetch.push_back(model);
+      if (colon == std::string::npos) break;
+      start = colon + 1;
+    }
+  }
+  return Status::Ok();
+}
+
 Status Apply(const std::string& option, MountOptions& options) {
   const size_t eq = option.find('=');
   const std::string_view key = std::string_view(option).substr(0, eq);
@@ -72,6 +109,8 @@ Status Apply(const std::string& option, MountOptions& options) {
     options.log_level = value;
   } else if (key == "log_file" && !value.empty()) {
     options.log_file = value;
+  } else if (IsRemoteOption(key)) {
+    return ApplyRemote(key, value, options.remote);
   } else if (IsAny(option, kFuseFlags) || StartsWithAny(option, kFusePrefixes)) {
     options.fuse_options.push_back(option);
   } else {
@@ -109,6 +148,15 @@ Result<size_t> ParseSize(std::string_view text) {
     return bad;
   if (number > (std::numeric_limits<size_t>::max() >> shift)) return bad;
   return static_cast<size_t>(number << shift);
+}
+
+bool IsRemoteSource(std::string_view source) {
+  const size_t scheme = source.find("://");
+  if (scheme == std::string_view::npos || scheme == 0 || !std::islower(source[0])) return false;
+  return std::all_of(source.begin(), source.begin() + static_cast<ptrdiff_t>(scheme), [](char c) {
+    return std::islower(static_cast<unsigned char>(c)) ||
+           std::isdigit(static_cast<unsigned char>(c));
+  });
 }
 
 Result<MountOptions> ParseMountOptions(std::string_view comma_separated, MountOptions base) {

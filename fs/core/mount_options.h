@@ -2,7 +2,9 @@
 // /etc/fstab, parsed without FUSE so they can be checked anywhere.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -12,8 +14,23 @@
 
 namespace re2po::fs {
 
+// A remote a node mounts (s3://BUCKET/PREFIX), and its node cache.
+struct RemoteMountOptions {
+  std::string url;                  // empty: the mount serves a local store
+  std::string endpoint;             // -o endpoint=URL; else AWS_ENDPOINT_URL, else AWS
+  std::filesystem::path cache_dir;  // -o cache_dir=; default /var/cache/re2po/<from the URL>
+  uint64_t cache_max_bytes = uint64_t{20} << 30;  // -o cache_size_max=
+  std::filesystem::path trust;                    // -o trust=PUBLIC_KEY
+  std::chrono::seconds timeout{30};               // -o timeout=SECONDS, per read
+  std::vector<std::string> prefetch;              // -o prefetch=MODEL[@VERSION] (repeatable)
+};
+
+// `source` is a remote when it has a scheme ("s3://..."), else a store path.
+bool IsRemoteSource(std::string_view source);
+
 struct MountOptions {
   std::filesystem::path store_dir;
+  RemoteMountOptions remote;
   std::filesystem::path mountpoint;
   bool foreground = false;  // else return once the mount answers, serving from a child
   size_t cache_bytes = size_t{256} << 20;  // decompressed chunk cache (-o cache_size=)
@@ -28,7 +45,9 @@ struct MountOptions {
 
 // Applies a mount(8)-style option list ("ro,cache_size=1G,allow_other") to
 // `base`. Understands cache_size=SIZE and whole_file_readahead=SIZE (bytes, or
-// with K/M/G/T, KiB..., KB...: all powers of 1024), allow_other, log_level=, log_file=, ro; accepts
+// with K/M/G/T, KiB..., KB...: all powers of 1024), allow_other, log_level=, log_file=, ro;
+// for remotes endpoint=, cache_dir=, cache_size_max=SIZE, trust=, timeout=SECONDS,
+// prefetch=MODEL[@VERSION] (repeatable, or several joined by ':'); accepts
 // and drops what mount(8) and systemd pass for every filesystem (rw, defaults, auto, noauto, user,
 // users, nouser, owner, group, _netdev, nofail, x-*, comment=*, exec/noexec, suid/nosuid,
 // dev/nodev, atime options, sync/async, dirsync, lazytime...); passes the libfuse options

@@ -3,6 +3,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/table_properties_collectors.h>
 #include <rocksdb/write_batch.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -91,11 +92,27 @@ rocksdb::DBOptions MakeDbOptions(Db::Mode mode) {
   return options;
 }
 
-std::vector<rocksdb::ColumnFamilyDescriptor> Families() {
+// A node's chunk cache evicts all the time: values stay inline (blob files
+// give space back only when gc forces it), and a table file that collects
+// many deletions is compacted soon, so evicted chunks leave the disk.
+rocksdb::ColumnFamilyOptions CacheChunkFamilyOptions() {
+  rocksdb::ColumnFamilyOptions options;
+  options.compression = rocksdb::kNoCompression;
+  options.write_buffer_size = 64ull << 20;
+  options.target_file_size_base = 64ull << 20;
+  options.table_properties_collector_factories.push_back(
+      rocksdb::NewCompactOnDeletionCollectorFactory(/*sliding_window_size=*/64,
+                                                    /*deletion_trigger=*/8));
+  return options;
+}
+
+std::vector<rocksdb::ColumnFamilyDescriptor> Families(Db::Profile profile) {
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (size_t i = 0; i < kCfNames.size(); ++i) {
-    auto options = i == static_cast<size_t>(Cf::kChunks) ? ChunkFamilyOptions()
-                                                         : rocksdb::ColumnFamilyOptions();
+    const bool chunks = i == static_cast<size_t>(Cf::kChunks);
+    auto options = !chunks                              ? rocksdb::ColumnFamilyOptions()
+                   : profile == Db::Profile::kNodeCache ? CacheChunkFamilyOptions()
+                                                        : ChunkFamilyOptions();
     families.emplace_back(kCfNames[i], options);
   }
   return families;
@@ -178,16 +195,17 @@ Db::Db(Mode mode) : mode_(mode), rep_(new Rep) {}
 
 std::string_view Db::FamilyName(Cf which) { return kCfNames[static_cast<size_t>(which)]; }
 
-Result<std::unique_ptr<Db>> Db::Open(const fs::path& db_dir, Mode mode) {
+Result<std::unique_ptr<Db>> Db::Open(const fs::path& db_dir, Mode mode, Profile profile) {
   std::unique_ptr<Db> db(new Db(mode));
   rocksdb::DBOptions options = MakeDbOptions(mode);
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status status =
       mode == Mode::kReader
-          ? rocksdb::DB::OpenForReadOnly(options, db_dir.string(), Families(), &handles, &raw,
+          ? rocksdb::DB::OpenForReadOnly(options, db_dir.string(), Families(profile), &handles,
+                                         &raw,
                                          /*error_if_wal_file_exists=*/false)
-          : rocksdb::DB::Open(options, db_dir.string(), Families(), &handles, &raw);
+          : rocksdb::DB::Open(options, db_dir.string(), Families(profile), &handles, &raw);
   if (!status.ok()) return FromRocks(status, "opening the database in " + db_dir.string());
   db->rep_->db.reset(raw);
   for (size_t i = 0; i < handles.size(); ++i) db->rep_->handles[i] = handles[i];

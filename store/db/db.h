@@ -93,7 +93,12 @@ class PinnedValue {
 class Db {
  public:
   enum class Mode { kCreate, kWriter, kReader };
-  static Result<std::unique_ptr<Db>> Open(const std::filesystem::path& db_dir, Mode mode);
+  // kStore: a repository (chunk payloads in blob files, kept until gc);
+  // kNodeCache: a node's bounded cache of a remote (values inline, space
+  // given back as chunks are evicted).
+  enum class Profile { kStore, kNodeCache };
+  static Result<std::unique_ptr<Db>> Open(const std::filesystem::path& db_dir, Mode mode,
+                                          Profile profile = Profile::kStore);
   ~Db();
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;

@@ -68,5 +68,31 @@ TEST(ParseMountOptionsTest, RejectsUnknownOptionsAndBadValues) {
   }
 }
 
+TEST(ParseMountOptionsTest, UnderstandsTheRemoteOptions) {
+  auto options = ParseMountOptions(
+      "endpoint=http://127.0.0.1:17480,cache_dir=/var/cache/re2po/fleet,cache_size_max=20G,"
+      "trust=/etc/re2po/publisher.pub,timeout=5,prefetch=bert:resnet@2,prefetch=gpt",
+      {});
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  EXPECT_EQ(options->remote.endpoint, "http://127.0.0.1:17480");
+  EXPECT_EQ(options->remote.cache_dir, "/var/cache/re2po/fleet");
+  EXPECT_EQ(options->remote.cache_max_bytes, uint64_t{20} << 30);
+  EXPECT_EQ(options->remote.trust, "/etc/re2po/publisher.pub");
+  EXPECT_EQ(options->remote.timeout, std::chrono::seconds(5));
+  EXPECT_EQ(options->remote.prefetch, (std::vector<std::string>{"bert", "resnet@2", "gpt"}));
+  for (const char* bad :
+       {"timeout=0", "timeout=soon", "cache_size_max=much", "trust=", "endpoint="}) {
+    EXPECT_EQ(ParseMountOptions(bad, {}).status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST(ParseMountOptionsTest, ASourceWithASchemeIsARemote) {
+  EXPECT_TRUE(IsRemoteSource("s3://bucket/prefix"));
+  EXPECT_TRUE(IsRemoteSource("oci://registry:5000/models"));
+  EXPECT_FALSE(IsRemoteSource("/var/lib/re2po/store"));
+  EXPECT_FALSE(IsRemoteSource("://x"));
+  EXPECT_FALSE(IsRemoteSource("relative/dir"));
+}
+
 }  // namespace
 }  // namespace re2po::fs

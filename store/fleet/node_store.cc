@@ -1,0 +1,454 @@
+#include "store/fleet/node_store.h"
+
+#include <chrono>
+#include <fstream>
+#include <future>
+#include <mutex>
+#include <unordered_map>
+
+#include "store/base/log.h"
+#include "store/chunks/chunk_cache.h"
+#include "store/chunks/chunk_decoder.h"
+#include "store/chunks/in_flight.h"
+#include "store/fleet/node_cache.h"
+#include "store/fleet/node_index.h"
+#include "store/fleet/remote_catalog.h"
+#include "store/fleet/remote_keys.h"
+#include "store/fleet/version_object.h"
+
+namespace re2po {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// Records of the node cache (docs/format.md, "Node cache").
+constexpr std::string_view kStateRecord = "state";
+constexpr std::string_view kIdsRecord = "ids";
+std::string ObjectRecord(const Digest& object) { return "object/" + object.Hex(); }
+
+std::shared_ptr<spdlog::logger> Log() { return Logger("node"); }
+
+// One ranged GET: a chunk and the chunks after it in its file that lie next
+// to it in the same pack.
+struct FetchRun {
+  Digest pack;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  std::vector<std::pair<Digest, ChunkLocation>> chunks;
+};
+
+class NodeStore final : public Store {
+ public:
+  NodeStore(NodeOptions options, std::unique_ptr<NodeCache> cache)
+      : options_(std::move(options)),
+        cache_(std::move(cache)),
+        reader_(*options_.remote, options_.trust ? &*options_.trust : nullptr,
+                [](const std::string& warning) { Log()->warn("{}", warning); }),
+        memory_(options_.memory_cache_bytes,
+                std::clamp<size_t>(options_.memory_cache_bytes / (8 << 20), 1, 16)) {}
+
+  Status Start();
+
+  std::shared_ptr<const CatalogSnapshot> Catalog() const override { return index()->catalog; }
+  Result<bool> Refresh() override;
+  Result<std::shared_ptr<const VersionTree>> Tree(const VersionRecord& version) override;
+  Result<std::shared_ptr<const Recipe>> FileRecipe(const Digest& file) override;
+  Result<FileInfo> FileDetails(const Digest& file) override;
+  Result<ChunkBytes> ReadChunk(const Digest& chunk) override;
+  Result<std::string> StoredChunkValue(const Digest& chunk) override;
+  Result<ChunkInfo> ChunkDetails(const Digest& chunk) override;
+  Result<std::vector<ChunkSlice>> ReadSlices(const Recipe& recipe, uint64_t offset,
+                                             size_t length) override {
+    return SlicesOfRecipe(*this, recipe, offset, length);
+  }
+  Result<VerifyReport> Verify(const ProgressFn& progress) override;
+  Result<StoreStats> Stats() override;
+  const fs::path& dir() const override { return cache_->dir(); }
+
+  Result<ImportSummary> Import(const ImportRequest&) override { return ReadOnly(); }
+  Status Remove(const std::string&, uint64_t) override { return ReadOnly(); }
+  Result<GcSummary> CollectGarbage(const ProgressFn&) override { return ReadOnly(); }
+
+ private:
+  static Status ReadOnly() {
+    return Status::Unsupported(
+        "a node's view of a remote is read-only: push from a publisher's store");
+  }
+  std::shared_ptr<const NodeIndex> index() const {
+    std::lock_guard lock(index_mutex_);
+    return index_;
+  }
+  Result<bool> Poll();
+  Result<std::shared_ptr<const VersionObject>> LoadObject(const CatalogEntry& entry, bool remote);
+  Result<bool> LoadObjects(bool remote);
+  Status Publish();
+  void WriteRemoteCounters() const;
+
+  Result<ChunkBytes> Load(const Digest& chunk, bool base_of_delta);
+  Result<ChunkBytes> BaseChunk(const Digest& base);
+  Result<ChunkBytes> Decode(const Digest& chunk, std::string_view value, ChunkCheck check,
+                            bool base_of_delta);
+  Result<ChunkBytes> FetchFromRemote(const Digest& chunk, bool base_of_delta);
+  FetchRun PlanRun(const NodeIndex& index, const Digest& first, const NodeChunk& where);
+  Result<ChunkBytes> RunFetch(const FetchRun& run, const Digest& wanted, bool base_of_delta);
+
+  NodeOptions options_;
+  std::unique_ptr<NodeCache> cache_;
+  RemoteCatalogReader reader_;
+
+  std::mutex refresh_mutex_;  // one refresh at a time; guards the members below it
+  RemoteCatalogState state_;
+  NodeIds ids_;
+  std::map<std::pair<std::string, uint64_t>, std::shared_ptr<const VersionObject>> objects_;
+  Clock::time_point last_poll_{};
+  std::string last_poll_error_;
+
+  mutable std::mutex index_mutex_;  // guards the pointer only
+  std::shared_ptr<const NodeIndex> index_;
+
+  mutable ChunkCache memory_;  // decoded, verified chunks
+  InFlightFetches in_flight_;
+  std::mutex fetching_mutex_;
+  std::unordered_map<Digest, std::shared_future<void>, DigestHash> fetching_;
+};
+
+Status NodeStore::Start() {
+  if (!options_.trust) {
+    Log()->warn("no trusted key: the catalog of {} is not verified (mount with -o trust=KEY.pub)",
+                options_.remote->Describe());
+  }
+  std::lock_guard lock(refresh_mutex_);
+  ASSIGN_OR_RETURN(auto state, cache_->GetRecord(kStateRecord));
+  if (state) {
+    ASSIGN_OR_RETURN(state_, RemoteCatalogState::Decode(*state));
+  }
+  ASSIGN_OR_RETURN(auto ids, cache_->GetRecord(kIdsRecord));
+  if (ids) {
+    ASSIGN_OR_RETURN(ids_, NodeIds::Decode(*ids));
+  }
+  RETURN_IF_ERROR(LoadObjects(/*remote=*/false).status());
+  RETURN_IF_ERROR(Publish());
+  Result<bool> polled = Poll();
+  if (!polled.ok()) {
+    Log()->warn("{} does not answer ({}); serving the {} versions in the cache",
+                options_.remote->Describe(), polled.status().message(), objects_.size());
+  }
+  return Status::Ok();
+}
+
+Result<bool> NodeStore::Refresh() {
+  std::lock_guard lock(refresh_mutex_);
+  if (Clock::now() - last_poll_ < options_.poll_every) return false;
+  Result<bool> polled = Poll();
+  WriteRemoteCounters();
+  if (polled.ok()) {
+    if (!last_poll_error_.empty()) Log()->info("{} answers again", options_.remote->Describe());
+    last_poll_error_.clear();
+    return polled;
+  }
+  // Serving from the cache goes on; say so once per kind of failure.
+  if (polled.status().message() != last_poll_error_) {
+    last_poll_error_ = polled.status().message();
+    Log()->warn("cannot refresh the catalog of {}: {}; serving what is cached",
+                options_.remote->Describe(), last_poll_error_);
+  }
+  return false;
+}
+
+// Catches up with the remote; a version appears once its object is here
+// and checked, so it appears whole or not at all.
+Result<bool> NodeStore::Poll() {
+  last_poll_ = Clock::now();
+  ASSIGN_OR_RETURN(bool catalog_changed, reader_.Update(state_));
+  if (catalog_changed) RETURN_IF_ERROR(cache_->PutRecord(kStateRecord, state_.Encode()));
+  ASSIGN_OR_RETURN(bool loaded, LoadObjects(/*remote=*/true));
+  if (!loaded) return false;
+  RETURN_IF_ERROR(Publish());
+  return true;
+}
+
+Result<std::shared_ptr<const VersionObject>> NodeStore::LoadObject(const CatalogEntry& entry,
+                                                                   bool remote) {
+  ASSIGN_OR_RETURN(auto cached, cache_->GetRecord(ObjectRecord(entry.object)));
+  if (cached && Sha256Of(*cached) == entry.object) {
+    ASSIGN_OR_RETURN(VersionObject object, VersionObject::Decode(*cached));
+    return std::make_shared<const VersionObject>(std::move(object));
+  }
+  if (!remote) return std::shared_ptr<const VersionObject>();
+  ASSIGN_OR_RETURN(VersionObject object, FetchVersionObject(*options_.remote, entry.object));
+  if (object.record.model != entry.model || object.record.version != entry.version) {
+    return Status::Corruption(remote_keys::Version(entry.object) + " holds " + object.record.model +
+                              "@" + std::to_string(object.record.version) + ", not " + entry.model +
+                              "@" + std::to_string(entry.version));
+  }
+  RETURN_IF_ERROR(cache_->PutRecord(ObjectRecord(entry.object), object.Encode()));
+  return std::make_shared<const VersionObject>(std::move(object));
+}
+
+// Loads the objects of entries not loaded yet; true when any was. An
+// object that cannot be had now is tried again at the next poll.
+Result<bool> NodeStore::LoadObjects(bool remote) {
+  bool loaded = false;
+  for (const auto& [key, entry] : state_.entries) {
+    if (objects_.contains(key)) continue;
+    Result<std::shared_ptr<const VersionObject>> object = LoadObject(entry, remote);
+    if (!object.ok()) {
+      Log()->warn("{}@{} not shown yet: {}", entry.model, entry.version, object.status().message());
+      continue;
+    }
+    if (*object == nullptr) continue;
+    objects_.emplace(key, std::move(*object));
+    loaded = true;
+  }
+  return loaded;
+}
+
+Status NodeStore::Publish() {
+  std::shared_ptr<const NodeIndex> fresh = BuildNodeIndex(state_.head_generation, objects_, ids_);
+  RETURN_IF_ERROR(cache_->PutRecord(kIdsRecord, ids_.Encode()));
+  std::lock_guard lock(index_mutex_);
+  index_ = std::move(fresh);
+  return Status::Ok();
+}
+
+void NodeStore::WriteRemoteCounters() const {
+  const ObjectStoreCounters& counters = options_.remote->counters();
+  const fs::path path = cache_->dir() / "remote-counters.json";
+  std::ofstream out(path.string() + ".tmp", std::ios::trunc);
+  out << "{\"requests\": " << counters.requests
+      << ", \"bytes_received\": " << counters.bytes_received
+      << ", \"bytes_sent\": " << counters.bytes_sent << ", \"retries\": " << counters.retries
+      << ", \"errors\": " << counters.errors << "}\n";
+  out.close();
+  std::error_code ignored;
+  fs::rename(path.string() + ".tmp", path, ignored);
+}
+
+Result<std::shared_ptr<const VersionTree>> NodeStore::Tree(const VersionRecord& version) {
+  std::shared_ptr<const NodeIndex> snapshot = index();
+  auto it = snapshot->by_version.find({version.model, version.version});
+  if (it == snapshot->by_version.end()) {
+    return Status::NotFound("version " + version.model + "@" + std::to_string(version.version) +
+                            " is not on this node");
+  }
+  return std::shared_ptr<const VersionTree>(it->second, &it->second->tree);
+}
+
+Result<std::shared_ptr<const Recipe>> NodeStore::FileRecipe(const Digest& file) {
+  std::shared_ptr<const NodeIndex> snapshot = index();
+  auto it = snapshot->files.find(file);
+  if (it == snapshot->files.end()) return Status::NotFound("no recipe for file " + file.Hex());
+  return std::shared_ptr<const Recipe>(snapshot, &it->second->recipe);
+}
+
+Result<FileInfo> NodeStore::FileDetails(const Digest& file) {
+  std::shared_ptr<const NodeIndex> snapshot = index();
+  auto it = snapshot->files.find(file);
+  if (it == snapshot->files.end()) return Status::NotFound("no file " + file.Hex());
+  return it->second->info;
+}
+
+Result<ChunkInfo> NodeStore::ChunkDetails(const Digest& chunk) {
+  std::shared_ptr<const NodeIndex> snapshot = index();
+  auto it = snapshot->chunks.find(chunk);
+  if (it == snapshot->chunks.end()) return Status::NotFound("no chunk " + chunk.Hex());
+  return it->second.location.info;
+}
+
+Result<std::string> NodeStore::StoredChunkValue(const Digest& chunk) {
+  RETURN_IF_ERROR(ReadChunk(chunk).status());  // in the cache from now on
+  ASSIGN_OR_RETURN(auto value, cache_->Get(chunk));
+  if (!value) return Status::NotFound("chunk " + chunk.Hex() + " left the cache");
+  return std::move(*value);
+}
+
+Result<ChunkBytes> NodeStore::ReadChunk(const Digest& chunk) {
+  if (ChunkBytes cached = memory_.Lookup(chunk)) return cached;
+  return in_flight_.Share(chunk, [&]() -> Result<ChunkBytes> {
+    if (ChunkBytes cached = memory_.Lookup(chunk)) return cached;
+    ASSIGN_OR_RETURN(ChunkBytes bytes, Load(chunk, /*base_of_delta=*/false));
+    memory_.Insert(chunk, bytes);
+    return bytes;
+  });
+}
+
+// Bases bypass the in-flight tables: a base wanted by a run could otherwise
+// wait on a run that waits on a base of ours.
+Result<ChunkBytes> NodeStore::BaseChunk(const Digest& base) {
+  if (ChunkBytes cached = memory_.Lookup(base)) return cached;
+  ASSIGN_OR_RETURN(ChunkBytes bytes, Load(base, /*base_of_delta=*/true));
+  memory_.Insert(base, bytes);
+  return bytes;
+}
+
+Result<ChunkBytes> NodeStore::Decode(const Digest& chunk, std::string_view value, ChunkCheck check,
+                                     bool base_of_delta) {
+  return DecodeChunkValue(chunk, value, check, base_of_delta,
+                          [this](const Digest& base) { return BaseChunk(base); });
+}
+
+// From the node cache, else from the remote. A cached value that no longer
+// checks (the node's disk damaged it) is fetched again.
+Result<ChunkBytes> NodeStore::Load(const Digest& chunk, bool base_of_delta) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    ASSIGN_OR_RETURN(auto value, cache_->Get(chunk));
+    if (value) {
+      Result<ChunkBytes> decoded = Decode(chunk, *value, ChunkCheck::kFast, base_of_delta);
+      if (decoded.ok() || !decoded.status().IsCorruption()) return decoded;
+      Log()->error("cached chunk {} is damaged ({}); fetching it again", chunk.Hex(),
+                   decoded.status().message());
+      RETURN_IF_ERROR(cache_->Drop(chunk));
+    }
+    Result<ChunkBytes> fetched = FetchFromRemote(chunk, base_of_delta);
+    if (fetched.ok() || attempt == 1) return fetched;
+    // Another reader's run may have brought it meanwhile: look once more.
+    if (!cache_->Contains(chunk)) return fetched;
+  }
+  return Status::NotFound("chunk " + chunk.Hex());
+}
+
+FetchRun NodeStore::PlanRun(const NodeIndex& index, const Digest& first, const NodeChunk& where) {
+  FetchRun run{
+      *where.pack, where.location.offset, where.location.length, {{first, where.location}}};
+  auto next = index.next_in_file.find(first);
+  while (next != index.next_in_file.end() && run.length < options_.fetch_window_bytes) {
+    const Digest& chunk = next->second;
+    auto found = index.chunks.find(chunk);
+    if (found == index.chunks.end() || *found->second.pack != run.pack ||
+        found->second.location.offset != run.offset + run.length || cache_->Contains(chunk) ||
+        fetching_.contains(chunk) || memory_.Lookup(chunk)) {
+      break;
+    }
+    run.chunks.emplace_back(chunk, found->second.location);
+    run.length += found->second.location.length;
+    next = index.next_in_file.find(chunk);
+  }
+  return run;
+}
+
+Result<ChunkBytes> NodeStore::FetchFromRemote(const Digest& chunk, bool base_of_delta) {
+  std::shared_ptr<const NodeIndex> snapshot = index();
+  auto where = snapshot->chunks.find(chunk);
+  if (where == snapshot->chunks.end()) {
+    return Status::NotFound("chunk " + chunk.Hex() + " is in no version this node knows");
+  }
+  std::unique_lock lock(fetching_mutex_);
+  if (auto running = fetching_.find(chunk); running != fetching_.end() && !base_of_delta) {
+    std::shared_future<void> done = running->second;
+    lock.unlock();
+    done.wait();
+    ASSIGN_OR_RETURN(auto value, cache_->Get(chunk));
+    if (value) return Decode(chunk, *value, ChunkCheck::kFast, base_of_delta);
+    lock.lock();  // that run failed on it: fetch it ourselves
+  }
+  FetchRun run = PlanRun(*snapshot, chunk, where->second);
+  std::promise<void> finished;
+  std::shared_future<void> done = finished.get_future().share();
+  std::vector<Digest> ours;
+  for (const auto& [member, location] : run.chunks) {
+    if (fetching_.try_emplace(member, done).second) ours.push_back(member);
+  }
+  lock.unlock();
+  Result<ChunkBytes> result = RunFetch(run, chunk, base_of_delta);
+  lock.lock();
+  for (const Digest& member : ours) fetching_.erase(member);
+  lock.unlock();
+  finished.set_value();
+  return result;
+}
+
+// Every chunk of the run is checked against its name (SHA-256) before it
+// is cached; one that does not check is not cached and is logged, and the
+// next read of it asks the remote again.
+Result<ChunkBytes> NodeStore::RunFetch(const FetchRun& run, const Digest& wanted,
+                                       bool base_of_delta) {
+  const std::string key = remote_keys::Pack(run.pack);
+  Result<std::string> bytes = options_.remote->GetRange(key, run.offset, run.length);
+  if (!bytes.ok()) {
+    const std::string what = "fetching chunk " + wanted.Hex() + " from " + key + " [" +
+                             std::to_string(run.offset) + ", +" + std::to_string(run.length) +
+                             ") of " + options_.remote->Describe();
+    Log()->error("{}: {}", what, bytes.status().message());
+    return Status::IOError(what + ": " + bytes.status().message());
+  }
+  std::vector<std::pair<Digest, std::string>> verified;
+  Result<ChunkBytes> result = Status::NotFound("chunk " + wanted.Hex() + " not in its run");
+  uint64_t at = 0;
+  for (const auto& [chunk, location] : run.chunks) {
+    std::string value = bytes->substr(at, location.length);
+    at += location.length;
+    const bool wanted_one = chunk == wanted;
+    Result<ChunkBytes> decoded =
+        Decode(chunk, value, ChunkCheck::kFull, wanted_one && base_of_delta);
+    if (!decoded.ok()) {
+      Log()->error("chunk {} from {} at {}: {}: damaged or substituted, not served", chunk.Hex(),
+                   key, run.offset + at - location.length, decoded.status().message());
+      if (wanted_one)
+        result = decoded.status().WithContext("chunk " + chunk.Hex() + " from " + key);
+      continue;
+    }
+    if (wanted_one) {
+      result = decoded;
+    } else {
+      memory_.Insert(chunk, *decoded);
+    }
+    verified.emplace_back(chunk, std::move(value));
+  }
+  RETURN_IF_ERROR(cache_->Put(verified));
+  return result;
+}
+
+Result<VerifyReport> NodeStore::Verify(const ProgressFn& progress) {
+  VerifyReport report;
+  std::shared_ptr<const NodeIndex> snapshot = index();
+  uint64_t done = 0;
+  for (const auto& [chunk, where] : snapshot->chunks) {
+    ++done;
+    if (progress) progress(done, snapshot->chunks.size());
+    ASSIGN_OR_RETURN(auto value, cache_->Get(chunk));
+    if (!value) continue;  // not cached: nothing on this node to check
+    Result<ChunkBytes> decoded = Decode(chunk, *value, ChunkCheck::kFull, false);
+    ++report.chunks_checked;
+    report.bytes_checked += value->size();
+    if (!decoded.ok()) {
+      report.damaged.push_back({chunk, decoded.status().message(), {}});
+      RETURN_IF_ERROR(cache_->Drop(chunk));
+    }
+  }
+  report.files_checked = snapshot->files.size();
+  return report;
+}
+
+Result<StoreStats> NodeStore::Stats() {
+  StoreStats stats;
+  std::shared_ptr<const NodeIndex> snapshot = index();
+  stats.models = snapshot->catalog->models().size();
+  for (const ModelEntry& model : snapshot->catalog->models()) {
+    stats.versions += model.versions.size();
+    for (const VersionRecord& version : model.versions)
+      stats.logical_bytes += version.logical_bytes;
+  }
+  for (const auto& [chunk, where] : snapshot->chunks) {
+    stats.unique_bytes += where.location.info.raw_size;
+    stats.stored_bytes += where.location.length;
+  }
+  stats.chunk_count = snapshot->chunks.size();
+  stats.disk_bytes = cache_->Stats().disk_bytes;
+  return stats;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenNodeStore(NodeOptions options) {
+  if (!options.remote) return Status::InvalidArgument("a node store needs a remote");
+  NodeCacheOptions cache_options;
+  cache_options.dir = options.cache_dir;
+  cache_options.max_bytes = options.cache_max_bytes;
+  ASSIGN_OR_RETURN(std::unique_ptr<NodeCache> cache, NodeCache::Open(cache_options));
+  auto store = std::make_unique<NodeStore>(std::move(options), std::move(cache));
+  RETURN_IF_ERROR(store->Start());
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace re2po

@@ -1,0 +1,147 @@
+#include "store/fleet/remote_catalog.h"
+
+#include <cstring>
+
+#include "store/base/coding.h"
+#include "store/fleet/remote_keys.h"
+
+namespace re2po {
+namespace {
+
+constexpr uint8_t kStateFormat = 1;
+
+Status GetDigest(Decoder& decoder, Digest& digest) {
+  std::string_view raw;
+  RETURN_IF_ERROR(decoder.GetBytes(32, raw));
+  std::memcpy(digest.bytes.data(), raw.data(), 32);
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string RemoteCatalogState::Encode() const {
+  std::string out;
+  out.push_back(static_cast<char>(kStateFormat));
+  PutVarint(out, head_generation);
+  PutLengthPrefixed(out, head_etag);
+  PutVarint(out, entries.size());
+  for (const auto& [key, entry] : entries) {
+    PutLengthPrefixed(out, entry.model);
+    PutVarint(out, entry.version);
+    out.append(entry.object.view());
+    PutVarint(out, entry.object_size);
+    PutLengthPrefixed(out, entry.origin);
+  }
+  PutVarint(out, records.size());
+  for (const std::string& record : records) PutLengthPrefixed(out, record);
+  return out;
+}
+
+Result<RemoteCatalogState> RemoteCatalogState::Decode(std::string_view bytes) {
+  Decoder decoder(bytes, "remote catalog state");
+  uint8_t format = 0;
+  RETURN_IF_ERROR(decoder.GetByte(format));
+  if (format != kStateFormat) return Status::Unsupported("remote catalog state format");
+  RemoteCatalogState state;
+  uint64_t count = 0;
+  RETURN_IF_ERROR(decoder.GetVarint(state.head_generation));
+  RETURN_IF_ERROR(decoder.GetString(state.head_etag));
+  RETURN_IF_ERROR(decoder.GetVarint(count));
+  for (uint64_t i = 0; i < count; ++i) {
+    CatalogEntry entry;
+    RETURN_IF_ERROR(decoder.GetString(entry.model));
+    RETURN_IF_ERROR(decoder.GetVarint(entry.version));
+    RETURN_IF_ERROR(GetDigest(decoder, entry.object));
+    RETURN_IF_ERROR(decoder.GetVarint(entry.object_size));
+    RETURN_IF_ERROR(decoder.GetString(entry.origin));
+    state.entries.emplace(std::make_pair(entry.model, entry.version), std::move(entry));
+  }
+  RETURN_IF_ERROR(decoder.GetVarint(count));
+  for (uint64_t i = 0; i < count; ++i) {
+    std::string record;
+    RETURN_IF_ERROR(decoder.GetString(record));
+    state.records.insert(std::move(record));
+  }
+  return state;
+}
+
+RemoteCatalogReader::RemoteCatalogReader(ObjectStore& remote, const PublicKey* trust,
+                                         CatalogWarning warn)
+    : remote_(remote), trust_(trust), warn_(std::move(warn)) {}
+
+void RemoteCatalogReader::WarnOnce(const std::string& key, const std::string& message) {
+  if (refused_.insert(key + "\n" + message).second && warn_) warn_(message);
+}
+
+bool RemoteCatalogReader::AddEntry(RemoteCatalogState& state, const CatalogEntry& entry) {
+  auto [it, added] = state.entries.try_emplace({entry.model, entry.version}, entry);
+  if (!added && it->second.object != entry.object) {
+    WarnOnce(entry.origin, entry.model + "@" + std::to_string(entry.version) + " in " +
+                               entry.origin + " differs from the one already shown (from " +
+                               it->second.origin + "); keeping the first");
+  }
+  return added;
+}
+
+Result<bool> RemoteCatalogReader::ApplyHead(RemoteCatalogState& state) {
+  Result<std::optional<FetchedObject>> fetched =
+      remote_.GetIfChanged(remote_keys::kHead, state.head_etag);
+  if (!fetched.ok() && fetched.status().IsNotFound()) return false;  // nothing pushed yet
+  if (!fetched.ok()) return fetched.status().WithContext("reading the catalog head");
+  if (!fetched->has_value()) return false;  // unchanged
+  const std::string etag = (*fetched)->etag;
+  Result<OpenedCatalogObject> opened =
+      OpenCatalogObject(SignedKind::kHead, (*fetched)->bytes, trust_);
+  if (!opened.ok()) {
+    WarnOnce("head:" + etag, "refused the catalog head: " + opened.status().message());
+    return false;
+  }
+  ASSIGN_OR_RETURN(CatalogHead head, CatalogHead::Decode(opened->body));
+  if (head.generation < state.head_generation) {
+    WarnOnce("head:" + etag, "refused the catalog head: generation " +
+                                 std::to_string(head.generation) + " is older than " +
+                                 std::to_string(state.head_generation) +
+                                 ", already seen (a rollback)");
+    return false;
+  }
+  bool changed = false;
+  for (const CatalogEntry& entry : head.entries) changed |= AddEntry(state, entry);
+  state.records.insert(head.records.begin(), head.records.end());
+  state.head_generation = head.generation;
+  state.head_etag = etag;
+  return changed;
+}
+
+Result<bool> RemoteCatalogReader::ApplyNewRecords(RemoteCatalogState& state) {
+  ASSIGN_OR_RETURN(std::vector<ListedObject> listed, remote_.List(remote_keys::kLogPrefix));
+  bool changed = false;
+  for (const ListedObject& object : listed) {  // sorted: older records first
+    if (!remote_keys::IsLogRecord(object.key) || state.records.contains(object.key) ||
+        skipped_records_.contains(object.key)) {
+      continue;
+    }
+    ASSIGN_OR_RETURN(std::string bytes, remote_.Get(object.key));
+    Result<OpenedCatalogObject> opened = OpenCatalogObject(SignedKind::kLogRecord, bytes, trust_);
+    Result<LogRecord> record =
+        opened.ok() ? LogRecord::Decode(opened->body) : Result<LogRecord>(opened.status());
+    if (!record.ok()) {
+      WarnOnce(object.key, "refused " + object.key + ": " + record.status().message());
+      skipped_records_.insert(object.key);
+      continue;
+    }
+    for (CatalogEntry entry : record->added) {
+      entry.origin = object.key;
+      changed |= AddEntry(state, entry);
+    }
+    state.records.insert(object.key);
+  }
+  return changed;
+}
+
+Result<bool> RemoteCatalogReader::Update(RemoteCatalogState& state) {
+  ASSIGN_OR_RETURN(bool from_head, ApplyHead(state));
+  ASSIGN_OR_RETURN(bool from_records, ApplyNewRecords(state));
+  return from_head || from_records;
+}
+
+}  // namespace re2po

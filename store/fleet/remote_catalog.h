@@ -1,0 +1,63 @@
+// Reading a remote's catalog: the head, then every log record the head has
+// not folded in, each checked against the trusted key. Publishers read it to
+// number versions and skip what is there; nodes poll it to show new
+// versions. What has been read is kept, so a poll reads only what is new.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "store/base/status.h"
+#include "store/crypto/ed25519.h"
+#include "store/fleet/signed_catalog.h"
+#include "store/remote/object_store.h"
+
+namespace re2po {
+
+// (model, version) -> entry.
+using RemoteEntries = std::map<std::pair<std::string, uint64_t>, CatalogEntry>;
+
+// What a reader has taken from a remote so far; nodes persist it, so a
+// restarted node never goes back to an older head.
+struct RemoteCatalogState {
+  uint64_t head_generation = 0;  // the newest head accepted
+  std::string head_etag;         // of that head, for a conditional GET
+  RemoteEntries entries;
+  std::set<std::string> records;  // log records applied or folded into an accepted head
+
+  std::string Encode() const;
+  static Result<RemoteCatalogState> Decode(std::string_view bytes);
+};
+
+// Something a reader refused or could not reconcile, for the log.
+using CatalogWarning = std::function<void(const std::string&)>;
+
+class RemoteCatalogReader {
+ public:
+  // `trust` may be null: then nothing is verified (and the caller says so).
+  RemoteCatalogReader(ObjectStore& remote, const PublicKey* trust, CatalogWarning warn);
+
+  // Brings `state` up to date. Entries are only ever added: a version a
+  // reader has shown keeps its object even if a later record claims its
+  // number for other bytes (a warning). Returns whether anything changed.
+  Result<bool> Update(RemoteCatalogState& state);
+
+ private:
+  Result<bool> ApplyHead(RemoteCatalogState& state);
+  Result<bool> ApplyNewRecords(RemoteCatalogState& state);
+  bool AddEntry(RemoteCatalogState& state, const CatalogEntry& entry);
+  void WarnOnce(const std::string& key, const std::string& message);
+
+  ObjectStore& remote_;
+  const PublicKey* trust_;
+  CatalogWarning warn_;
+  std::set<std::string> refused_;          // warnings already given
+  std::set<std::string> skipped_records_;  // refused log records, not fetched again
+};
+
+}  // namespace re2po

@@ -1,0 +1,186 @@
+#include "store/fleet/signed_catalog.h"
+
+#include <cstring>
+
+#include "store/base/coding.h"
+#include "store/fleet/remote_keys.h"
+
+namespace re2po {
+namespace {
+
+constexpr std::string_view kMagic = "R2SG";
+constexpr uint8_t kFormat = 1;
+constexpr std::string_view kSignedContext = "re2po signed catalog v1";
+
+std::string SignedMessage(SignedKind kind, std::string_view body) {
+  std::string message(kSignedContext);
+  message.push_back(static_cast<char>(kind));
+  message.append(body);
+  return message;
+}
+
+Status GetDigest(Decoder& decoder, Digest& digest) {
+  std::string_view raw;
+  RETURN_IF_ERROR(decoder.GetBytes(32, raw));
+  std::memcpy(digest.bytes.data(), raw.data(), 32);
+  return Status::Ok();
+}
+
+Status GetCount(Decoder& decoder, size_t min_entry_bytes, uint64_t& count) {
+  RETURN_IF_ERROR(decoder.GetVarint(count));
+  if (count > decoder.remaining() / min_entry_bytes) {
+    return Status::Corruption("catalog object claims more entries than it holds");
+  }
+  return Status::Ok();
+}
+
+void EncodeEntry(const CatalogEntry& entry, bool with_origin, std::string& out) {
+  PutLengthPrefixed(out, entry.model);
+  PutVarint(out, entry.version);
+  out.append(entry.object.view());
+  PutVarint(out, entry.object_size);
+  if (with_origin) PutLengthPrefixed(out, entry.origin);
+}
+
+Status DecodeEntry(Decoder& decoder, bool with_origin, CatalogEntry& entry) {
+  RETURN_IF_ERROR(decoder.GetString(entry.model));
+  RETURN_IF_ERROR(decoder.GetVarint(entry.version));
+  RETURN_IF_ERROR(GetDigest(decoder, entry.object));
+  RETURN_IF_ERROR(decoder.GetVarint(entry.object_size));
+  if (with_origin) {
+    RETURN_IF_ERROR(decoder.GetString(entry.origin));
+    if (!remote_keys::IsLogRecord(entry.origin)) {
+      return Status::Corruption("catalog entry names a malformed log record");
+    }
+  }
+  return Status::Ok();
+}
+
+Status DecodeEntries(Decoder& decoder, bool with_origin, std::vector<CatalogEntry>& entries) {
+  uint64_t count = 0;
+  RETURN_IF_ERROR(GetCount(decoder, 35, count));
+  entries.resize(count);
+  for (CatalogEntry& entry : entries) RETURN_IF_ERROR(DecodeEntry(decoder, with_origin, entry));
+  return Status::Ok();
+}
+
+Status Finished(const Decoder& decoder) {
+  return decoder.done() ? Status::Ok() : Status::Corruption("catalog object has trailing bytes");
+}
+
+}  // namespace
+
+std::string LogRecord::Encode() const {
+  std::string out;
+  out.push_back(static_cast<char>(kFormat));
+  PutVarint(out, ZigZag(time_ms));
+  PutVarint(out, added.size());
+  for (const CatalogEntry& entry : added) EncodeEntry(entry, /*with_origin=*/false, out);
+  return out;
+}
+
+Result<LogRecord> LogRecord::Decode(std::string_view body) {
+  Decoder decoder(body, "log record");
+  uint8_t format = 0;
+  uint64_t time = 0;
+  RETURN_IF_ERROR(decoder.GetByte(format));
+  if (format != kFormat) return Status::Unsupported("log record format " + std::to_string(format));
+  LogRecord record;
+  RETURN_IF_ERROR(decoder.GetVarint(time));
+  record.time_ms = UnZigZag(time);
+  RETURN_IF_ERROR(DecodeEntries(decoder, /*with_origin=*/false, record.added));
+  RETURN_IF_ERROR(Finished(decoder));
+  return record;
+}
+
+std::string CatalogHead::Encode() const {
+  std::string out;
+  out.push_back(static_cast<char>(kFormat));
+  PutVarint(out, generation);
+  PutVarint(out, ZigZag(time_ms));
+  PutVarint(out, records.size());
+  for (const std::string& record : records) PutLengthPrefixed(out, record);
+  PutVarint(out, entries.size());
+  for (const CatalogEntry& entry : entries) EncodeEntry(entry, /*with_origin=*/true, out);
+  return out;
+}
+
+Result<CatalogHead> CatalogHead::Decode(std::string_view body) {
+  Decoder decoder(body, "catalog head");
+  uint8_t format = 0;
+  uint64_t time = 0;
+  uint64_t record_count = 0;
+  RETURN_IF_ERROR(decoder.GetByte(format));
+  if (format != kFormat)
+    return Status::Unsupported("catalog head format " + std::to_string(format));
+  CatalogHead head;
+  RETURN_IF_ERROR(decoder.GetVarint(head.generation));
+  RETURN_IF_ERROR(decoder.GetVarint(time));
+  head.time_ms = UnZigZag(time);
+  RETURN_IF_ERROR(GetCount(decoder, 1, record_count));
+  head.records.resize(record_count);
+  for (std::string& record : head.records) {
+    RETURN_IF_ERROR(decoder.GetString(record));
+    if (!remote_keys::IsLogRecord(record)) {
+      return Status::Corruption("catalog head names a malformed log record");
+    }
+  }
+  RETURN_IF_ERROR(DecodeEntries(decoder, /*with_origin=*/true, head.entries));
+  RETURN_IF_ERROR(Finished(decoder));
+  return head;
+}
+
+Result<std::string> SealCatalogObject(SignedKind kind, std::string_view body,
+                                      const SigningKey* key) {
+  std::string out(kMagic);
+  out.push_back(static_cast<char>(kFormat));
+  out.push_back(static_cast<char>(kind));
+  PutLengthPrefixed(out, body);
+  if (key == nullptr) {
+    PutLengthPrefixed(out, "");
+    PutLengthPrefixed(out, "");
+    return out;
+  }
+  ASSIGN_OR_RETURN(std::string signature, key->Sign(SignedMessage(kind, body)));
+  PutLengthPrefixed(out, key->public_key().raw());
+  PutLengthPrefixed(out, signature);
+  return out;
+}
+
+Result<OpenedCatalogObject> OpenCatalogObject(SignedKind kind, std::string_view bytes,
+                                              const PublicKey* trust) {
+  if (!bytes.starts_with(kMagic)) return Status::Corruption("not a re2po catalog object");
+  Decoder decoder(bytes.substr(kMagic.size()), "catalog object");
+  uint8_t format = 0;
+  uint8_t got_kind = 0;
+  std::string_view body;
+  std::string_view signer;
+  std::string_view signature;
+  RETURN_IF_ERROR(decoder.GetByte(format));
+  RETURN_IF_ERROR(decoder.GetByte(got_kind));
+  if (format != kFormat)
+    return Status::Unsupported("catalog object format " + std::to_string(format));
+  if (got_kind != static_cast<uint8_t>(kind))
+    return Status::Corruption("catalog object of another kind");
+  RETURN_IF_ERROR(decoder.GetLengthPrefixed(body));
+  RETURN_IF_ERROR(decoder.GetLengthPrefixed(signer));
+  RETURN_IF_ERROR(decoder.GetLengthPrefixed(signature));
+  RETURN_IF_ERROR(Finished(decoder));
+  OpenedCatalogObject opened{std::string(body), ""};
+  Result<PublicKey> signer_key = PublicKey::FromRaw(signer);
+  if (signer_key.ok()) opened.signer = signer_key->Id();
+  if (trust == nullptr) return opened;
+  if (signer.empty()) return Status::PermissionDenied("unsigned, but a signed catalog is required");
+  if (!signer_key.ok() || signer_key->raw() != trust->raw()) {
+    return Status::PermissionDenied("signed by key " +
+                                    (signer_key.ok() ? signer_key->Id() : std::string("?")) +
+                                    ", not by the trusted key " + trust->Id());
+  }
+  if (!trust->Verify(SignedMessage(kind, body), signature)) {
+    return Status::PermissionDenied("its signature does not verify with the trusted key " +
+                                    trust->Id());
+  }
+  return opened;
+}
+
+}  // namespace re2po
