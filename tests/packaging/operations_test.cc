@@ -37,7 +37,7 @@ class OperationsTest : public ::testing::Test {
 
 TEST_F(OperationsTest, ExitCodesAreZeroOneTwo) {
   EXPECT_EQ(Re2po("ls").exit_code, 1);  // no store yet
-  EXPECT_NE(Re2po("ls").err.find("re2po: no store at"), std::string::npos);
+  EXPECT_NE(Re2po("ls").err.find("re2po: error: no store at"), std::string::npos);
   EXPECT_EQ(Re2po("import").exit_code, 2);  // missing arguments
   EXPECT_EQ(Re2po("frobnicate").exit_code, 2);
   EXPECT_EQ(Re2po("init").exit_code, 0);

@@ -7,10 +7,50 @@
 #include <ctime>
 #include <iostream>
 
-#include "store/base/log.h"
-
 namespace re2po::cli {
 namespace fs = std::filesystem;
+namespace {
+
+// spdlog's level names, what --log-level takes.
+constexpr std::string_view kLogLevels[] = {"trace", "debug",    "info", "warn",
+                                           "error", "critical", "off"};
+
+// CLI11 prints "--log-level: <this>" for a value the check refuses.
+std::string CheckLogLevel(const std::string& level) {
+  for (std::string_view known : kLogLevels) {
+    if (level == known) return "";
+  }
+  return "unknown log level '" + level + "' (use trace, debug, info, warn, error, critical or off)";
+}
+
+}  // namespace
+
+void AddGlobalOptions(CLI::App& app, GlobalOptions& global) {
+  constexpr const char* kGroup = "Global options";
+  // The last one given wins, as it does when one follows the command: an
+  // alias's --store can be overridden.
+  constexpr auto kLastWins = CLI::MultiOptionPolicy::TakeLast;
+  app.add_option("--store", global.store,
+                 "store directory (default: $RE2PO_STORE, else " + DefaultStoreDir().string() + ")")
+      ->type_name("DIR")
+      ->multi_option_policy(kLastWins)
+      ->group(kGroup);
+  app.add_option("--log-level", global.log_level,
+                 "trace, debug, info, warn (default), error, critical or off")
+      ->type_name("LEVEL")
+      ->check(CLI::Validator(CheckLogLevel, "", "log level"))
+      ->multi_option_policy(kLastWins)
+      ->group(kGroup);
+  app.add_option("--lock-timeout", global.lock_timeout_seconds,
+                 "seconds a writer waits for another writer (default 300)")
+      ->type_name("SECONDS")
+      ->multi_option_policy(kLastWins)
+      ->group(kGroup);
+}
+
+std::string LogLevelOr(const GlobalOptions& global, const std::string& fallback) {
+  return global.log_level.empty() ? fallback : global.log_level;
+}
 
 fs::path DefaultStoreDir() {
   if (geteuid() == 0) return "/var/lib/re2po/store";
@@ -38,8 +78,13 @@ Result<std::unique_ptr<Store>> OpenStore(const GlobalOptions& options, bool writ
   return Store::Open(store_options);
 }
 
-int Fail(const Status& status) {
-  std::cerr << "re2po: " << status.message() << std::endl;
+Status AlreadyReported() { return Status::IOError(""); }
+
+void PrintError(std::string_view message) { std::cerr << kErrorPrefix << message << std::endl; }
+
+int ExitStatus(const Status& status) {
+  if (status.ok()) return kExitOk;
+  if (!status.message().empty()) PrintError(status.message());
   return kExitFailure;
 }
 

@@ -1,6 +1,6 @@
-// Shared plumbing of the re2po subcommands: global options, opening the
-// store, printing sizes, JSON and progress, and the exit-code contract
-// (0 success, 1 failure, 2 usage error).
+// Shared plumbing of the re2po subcommands: global options, declaring a
+// command, opening the store, printing errors, sizes, JSON and progress, and
+// the exit-code contract (0 success, 1 failure, 2 usage error).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -9,8 +9,10 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "store/base/names.h"
 #include "store/store.h"
@@ -21,19 +23,50 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 
+// Options every command takes, before or after its name.
 struct GlobalOptions {
-  std::string store;  // --store, else RE2PO_STORE, else DefaultStoreDir()
-  std::string log_level = "warn";
+  std::string store;      // --store, else RE2PO_STORE, else DefaultStoreDir()
+  std::string log_level;  // --log-level; empty when not given (see LogLevelOr)
   int lock_timeout_seconds = 300;
-  bool json = false;
 };
+
+// Declares the global options on `app` (the program, and each command so
+// that they may follow its name).
+void AddGlobalOptions(CLI::App& app, GlobalOptions& global);
+// The --log-level given, else `fallback`.
+std::string LogLevelOr(const GlobalOptions& global, const std::string& fallback);
+
+// The command the parse chose, bound to its parsed arguments.
+using CommandFn = std::function<Status(const GlobalOptions&)>;
+
+// Adds the subcommand `name`. When the parse chooses it, `chosen` becomes
+// `run` over the global options and `args`, which the caller binds to the
+// subcommand's options and which lives as long as the subcommand.
+template <typename Args>
+CLI::App& AddCommand(CLI::App& app, CommandFn& chosen, std::shared_ptr<Args> args,
+                     const std::string& name, const std::string& description,
+                     Status (*run)(const GlobalOptions&, const Args&)) {
+  CLI::App* command = app.add_subcommand(name, description);
+  command->callback([&chosen, args, run] {
+    chosen = [args, run](const GlobalOptions& global) { return run(global, *args); };
+  });
+  return *command;
+}
+
+// What starts every error message, usage errors included.
+inline constexpr std::string_view kErrorPrefix = "re2po: error: ";
+// Prints kErrorPrefix and `message` on stderr.
+void PrintError(std::string_view message);
+// A failure the command has explained in its own output (verify's damage
+// report, the mount's messages): exit 1 without another line.
+Status AlreadyReported();
+// The exit status of a command that ended with `status`, its error printed.
+int ExitStatus(const Status& status);
 
 std::filesystem::path DefaultStoreDir();
 std::filesystem::path StoreDir(const GlobalOptions& options);
 Result<std::unique_ptr<Store>> OpenStore(const GlobalOptions& options, bool writer);
 
-// Prints "re2po: <message>" on stderr and returns kExitFailure.
-int Fail(const Status& status);
 std::string HumanBytes(uint64_t bytes);
 std::string FormatTime(int64_t ns);
 void PrintJson(const nlohmann::json& value);
@@ -55,21 +88,6 @@ class Progress {
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_draw_{};
 };
-
-// Each subcommand registers itself and sets the function to run.
-using CommandFn = std::function<int()>;
-void AddInit(CLI::App& app, GlobalOptions& global, CommandFn& run);
-void AddImport(CLI::App& app, GlobalOptions& global, CommandFn& run);
-void AddList(CLI::App& app, GlobalOptions& global, CommandFn& run);
-void AddShow(CLI::App& app, GlobalOptions& global, CommandFn& run);
-void AddExport(CLI::App& app, GlobalOptions& global, CommandFn& run);
-void AddCat(CLI::App& app, GlobalOptions& global, CommandFn& run);
-void AddRemove(CLI::App& app, GlobalOptions& global, CommandFn& run);
-void AddGc(CLI::App& app, GlobalOptions& global, CommandFn& run);
-void AddVerify(CLI::App& app, GlobalOptions& global, CommandFn& run);
-void AddStats(CLI::App& app, GlobalOptions& global, CommandFn& run);
-void AddDiff(CLI::App& app, GlobalOptions& global, CommandFn& run);
-void AddMount(CLI::App& app, GlobalOptions& global, CommandFn& run);
 
 // Resolves MODEL@VERSION (or MODEL for its latest) in the store's catalog.
 Result<VersionRecord> ResolveVersion(Store& store, const std::string& ref);

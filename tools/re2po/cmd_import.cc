@@ -1,19 +1,9 @@
 #include <iostream>
 
-#include "tools/re2po/cli.h"
+#include "tools/re2po/commands.h"
 
 namespace re2po::cli {
 namespace {
-
-struct ImportArgs {
-  std::string target;
-  std::string path;
-  std::vector<std::string> labels;
-  bool generic_only = false;
-  bool no_delta = false;
-  int zstd_level = 1;
-  bool json = false;
-};
 
 Result<std::map<std::string, std::string>> ParseLabels(const std::vector<std::string>& labels) {
   std::map<std::string, std::string> parsed;
@@ -88,50 +78,55 @@ void PrintSummary(const ImportSummary& summary) {
   std::cout << std::flush;
 }
 
+Result<ImportRequest> RequestOf(const ImportArgs& args) {
+  ASSIGN_OR_RETURN(VersionRef ref, ParseVersionRef(args.target));
+  ImportRequest request;
+  ASSIGN_OR_RETURN(request.labels, ParseLabels(args.labels));
+  request.model = ref.model;
+  request.version = ref.version;
+  request.source = args.path;
+  request.format_aware = !args.generic_only;
+  request.delta = !args.no_delta;
+  request.codec.zstd_level = args.zstd_level;
+  return request;
+}
+
 }  // namespace
 
-void AddImport(CLI::App& app, GlobalOptions& global, CommandFn& run) {
+Status RunImport(const GlobalOptions& global, const ImportArgs& args) {
+  ASSIGN_OR_RETURN(ImportRequest request, RequestOf(args));
+  ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(global, /*writer=*/true));
+  Progress progress("importing " + args.target);
+  request.progress = progress.Fn();
+  ASSIGN_OR_RETURN(ImportSummary summary, store->Import(request));
+  for (const auto& warning : summary.warnings) std::cerr << "re2po: warning: " << warning << "\n";
+  if (args.json) {
+    PrintJson(SummaryJson(summary));
+  } else {
+    PrintSummary(summary);
+  }
+  return Status::Ok();
+}
+
+void RegisterImport(CLI::App& app, CommandFn& chosen) {
   auto args = std::make_shared<ImportArgs>();
-  auto* cmd = app.add_subcommand("import", "import a model file or directory as a new version");
-  cmd->add_option("target", args->target, "MODEL or MODEL@VERSION (default: latest + 1)")
+  CLI::App& import = AddCommand(app, chosen, args, "import",
+                                "import a model file or directory as a new version", RunImport);
+  import
+      .add_option("MODEL[@VERSION]", args->target,
+                  "the model, and the version (default: latest + 1)")
       ->required();
-  cmd->add_option("path", args->path, "a model file or directory")->required();
-  cmd->add_option("--label,-l", args->labels, "key=value, repeatable");
-  cmd->add_flag("--generic", args->generic_only, "content-defined chunking only (no parsers)");
-  cmd->add_flag("--no-delta", args->no_delta,
-                "store changed tensors whole, not as differences from earlier ones");
-  cmd->add_option("--zstd-level", args->zstd_level, "zstd level for chunks (default 1)");
-  cmd->add_flag("--json", args->json, "print the summary as JSON");
-  cmd->callback([&global, &run, args] {
-    run = [&global, args] {
-      ImportRequest request;
-      auto ref = ParseVersionRef(args->target);
-      if (!ref.ok()) return Fail(ref.status());
-      auto labels = ParseLabels(args->labels);
-      if (!labels.ok()) return Fail(labels.status());
-      request.model = ref->model;
-      request.version = ref->version;
-      request.source = args->path;
-      request.labels = *labels;
-      request.format_aware = !args->generic_only;
-      request.delta = !args->no_delta;
-      request.codec.zstd_level = args->zstd_level;
-      auto store = OpenStore(global, /*writer=*/true);
-      if (!store.ok()) return Fail(store.status());
-      Progress progress("importing " + args->target);
-      request.progress = progress.Fn();
-      auto summary = (*store)->Import(request);
-      if (!summary.ok()) return Fail(summary.status());
-      for (const auto& warning : summary->warnings)
-        std::cerr << "re2po: warning: " << warning << "\n";
-      if (args->json) {
-        PrintJson(SummaryJson(*summary));
-      } else {
-        PrintSummary(*summary);
-      }
-      return kExitOk;
-    };
-  });
+  import.add_option("PATH", args->path, "a model file or directory")->required();
+  // One KEY=VALUE per -l: the word after it is an argument, never another label.
+  import.add_option("-l,--label", args->labels, "attach a label; repeatable")
+      ->option_text("KEY=VALUE")
+      ->allow_extra_args(false);
+  import.add_flag("--generic", args->generic_only, "content-defined chunking only (no parsers)");
+  import.add_flag("--no-delta", args->no_delta,
+                  "store changed tensors whole, not as differences from earlier ones");
+  import.add_option("--zstd-level", args->zstd_level, "zstd level for chunks (default 1)")
+      ->type_name("N");
+  import.add_flag("--json", args->json, "print the summary as JSON");
 }
 
 }  // namespace re2po::cli

@@ -1,20 +1,18 @@
 #include <iostream>
 
-#include "tools/re2po/cli.h"
+#include "tools/re2po/commands.h"
 
 namespace re2po::cli {
 
-void AddInit(CLI::App& app, GlobalOptions& global, CommandFn& run) {
-  auto* cmd = app.add_subcommand("init", "create an empty store");
-  cmd->callback([&global, &run] {
-    run = [&global] {
-      auto dir = StoreDir(global);
-      Status status = Store::Init(dir);
-      if (!status.ok()) return Fail(status);
-      std::cout << "initialised store " << dir.string() << std::endl;
-      return kExitOk;
-    };
-  });
+Status RunInit(const GlobalOptions& global, const InitArgs& /*args*/) {
+  const std::filesystem::path dir = StoreDir(global);
+  RETURN_IF_ERROR(Store::Init(dir));
+  std::cout << "initialised store " << dir.string() << std::endl;
+  return Status::Ok();
+}
+
+void RegisterInit(CLI::App& app, CommandFn& chosen) {
+  AddCommand(app, chosen, std::make_shared<InitArgs>(), "init", "create an empty store", RunInit);
 }
 
 }  // namespace re2po::cli

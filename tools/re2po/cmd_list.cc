@@ -1,8 +1,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "store/base/dtype.h"
-#include "tools/re2po/cli.h"
+#include "tools/re2po/commands.h"
 #include "tools/re2po/usage_view.h"
 
 namespace re2po::cli {
@@ -23,7 +22,7 @@ nlohmann::json VersionJson(const VersionRecord& v, const VersionUsageView& usage
   return out;
 }
 
-int ListModels(Store& store, bool json) {
+void ListModels(Store& store, bool json) {
   auto catalog = store.Catalog();
   nlohmann::json models = nlohmann::json::array();
   if (!json)
@@ -48,13 +47,12 @@ int ListModels(Store& store, bool json) {
     }
   }
   if (json) PrintJson(models);
-  return kExitOk;
 }
 
-int ListVersions(Store& store, const std::string& name, bool json) {
+Status ListVersions(Store& store, const std::string& name, bool json) {
   auto catalog = store.Catalog();
   const ModelEntry* model = catalog->FindModel(name);
-  if (!model) return Fail(Status::NotFound("no model '" + name + "' in the store"));
+  if (!model) return Status::NotFound("no model '" + name + "' in the store");
   auto usage = LoadUsage(store.dir());
   nlohmann::json versions = nlohmann::json::array();
   if (!json) {
@@ -75,24 +73,24 @@ int ListVersions(Store& store, const std::string& name, bool json) {
                 use.last_access_ns ? FormatTime(use.last_access_ns).c_str() : "-");
   }
   if (json) PrintJson(versions);
-  return kExitOk;
+  return Status::Ok();
 }
 
 }  // namespace
 
-void AddList(CLI::App& app, GlobalOptions& global, CommandFn& run) {
-  auto model = std::make_shared<std::string>();
-  auto json = std::make_shared<bool>(false);
-  auto* cmd = app.add_subcommand("ls", "list models, or the versions of one model");
-  cmd->add_option("model", *model, "a model name");
-  cmd->add_flag("--json", *json, "print JSON");
-  cmd->callback([&global, &run, model, json] {
-    run = [&global, model, json] {
-      auto store = OpenStore(global, /*writer=*/false);
-      if (!store.ok()) return Fail(store.status());
-      return model->empty() ? ListModels(**store, *json) : ListVersions(**store, *model, *json);
-    };
-  });
+Status RunList(const GlobalOptions& global, const ListArgs& args) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(global, /*writer=*/false));
+  if (!args.model.empty()) return ListVersions(*store, args.model, args.json);
+  ListModels(*store, args.json);
+  return Status::Ok();
+}
+
+void RegisterList(CLI::App& app, CommandFn& chosen) {
+  auto args = std::make_shared<ListArgs>();
+  CLI::App& ls =
+      AddCommand(app, chosen, args, "ls", "list models, or the versions of one model", RunList);
+  ls.add_option("MODEL", args->model, "a model name");
+  ls.add_flag("--json", args->json, "print JSON");
 }
 
 }  // namespace re2po::cli

@@ -1,42 +1,52 @@
-#include <iostream>
-
-#include "tools/re2po/cli.h"
+#include "tools/re2po/commands.h"
 #ifdef RE2PO_WITH_FS
 #include "fs/fuse/mount.h"
 #endif
 
 namespace re2po::cli {
-
-void AddMount(CLI::App& app, GlobalOptions& global, CommandFn& run) {
-  struct Args {
-    std::string mountpoint;
-    std::vector<std::string> options;
-    bool foreground = false;
-  };
-  auto args = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand("mount", "mount the store read-only (see mount.re2po(8))");
-  cmd->add_option("mountpoint", args->mountpoint, "an existing directory")->required();
-  cmd->add_option("-o", args->options, "comma-separated mount options (cache_size=, allow_other)");
-  cmd->add_flag("--foreground,-f", args->foreground, "stay in the foreground");
-  cmd->callback([&global, &run, args] {
-    run = [&global, args]() -> int {
 #ifdef RE2PO_WITH_FS
-      fs::MountOptions base;
-      base.store_dir = StoreDir(global);
-      base.mountpoint = args->mountpoint;
-      base.foreground = args->foreground;
-      base.log_level = global.log_level == "warn" ? "info" : global.log_level;
-      std::string joined;
-      for (const auto& option : args->options) joined += (joined.empty() ? "" : ",") + option;
-      auto options = fs::ParseMountOptions(joined, base);
-      if (!options.ok()) return Fail(options.status());
-      return fs::RunMount(*options);
-#else
-      (void)global;
-      return Fail(Status::Unsupported("this re2po was built without FUSE support"));
+namespace {
+
+std::string JoinOptions(const std::vector<std::string>& options) {
+  std::string joined;
+  for (const std::string& option : options) joined += (joined.empty() ? "" : ",") + option;
+  return joined;
+}
+
+}  // namespace
 #endif
-    };
-  });
+
+Status RunMount(const GlobalOptions& global, const MountArgs& args) {
+#ifdef RE2PO_WITH_FS
+  fs::MountOptions base;
+  base.store_dir = StoreDir(global);
+  base.mountpoint = args.mountpoint;
+  base.foreground = args.foreground;
+  // A mount is a daemon: it says what it serves unless told otherwise.
+  base.log_level = LogLevelOr(global, "info");
+  ASSIGN_OR_RETURN(fs::MountOptions options,
+                   fs::ParseMountOptions(JoinOptions(args.options), base));
+  // The mount prints its own errors ("re2po mount: ...").
+  return fs::RunMount(options) == 0 ? Status::Ok() : AlreadyReported();
+#else
+  (void)global;
+  (void)args;
+  return Status::Unsupported("this re2po was built without FUSE support");
+#endif
+}
+
+void RegisterMount(CLI::App& app, CommandFn& chosen) {
+  auto args = std::make_shared<MountArgs>();
+  CLI::App& mount = AddCommand(app, chosen, args, "mount",
+                               "mount the store read-only (see mount.re2po(8))", RunMount);
+  mount.add_option("MOUNTPOINT", args->mountpoint, "an existing directory")->required();
+  // One list per -o: the word after it is an argument, never more options.
+  mount
+      .add_option("-o", args->options,
+                  "comma-separated mount options (cache_size=, allow_other); repeatable")
+      ->option_text("OPTIONS")
+      ->allow_extra_args(false);
+  mount.add_flag("-f,--foreground", args->foreground, "stay in the foreground");
 }
 
 }  // namespace re2po::cli

@@ -3,7 +3,7 @@
 #include <set>
 
 #include "store/base/dtype.h"
-#include "tools/re2po/cli.h"
+#include "tools/re2po/commands.h"
 
 namespace re2po::cli {
 namespace {
@@ -126,33 +126,26 @@ void PrintVersion(const nlohmann::json& v, bool tensors) {
 
 }  // namespace
 
-void AddShow(CLI::App& app, GlobalOptions& global, CommandFn& run) {
-  struct Args {
-    std::string ref;
-    bool tensors = false;
-    bool json = false;
-  };
-  auto args = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand("show", "show a version's metadata and files");
-  cmd->add_option("version", args->ref, "MODEL@VERSION (or MODEL for its latest)")->required();
-  cmd->add_flag("--tensors", args->tensors, "list each tensor and whether other versions share it");
-  cmd->add_flag("--json", args->json, "print JSON");
-  cmd->callback([&global, &run, args] {
-    run = [&global, args] {
-      auto store = OpenStore(global, /*writer=*/false);
-      if (!store.ok()) return Fail(store.status());
-      auto version = ResolveVersion(**store, args->ref);
-      if (!version.ok()) return Fail(version.status());
-      auto described = DescribeVersion(**store, *version, args->tensors);
-      if (!described.ok()) return Fail(described.status());
-      if (args->json) {
-        PrintJson(*described);
-      } else {
-        PrintVersion(*described, args->tensors);
-      }
-      return kExitOk;
-    };
-  });
+Status RunShow(const GlobalOptions& global, const ShowArgs& args) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(global, /*writer=*/false));
+  ASSIGN_OR_RETURN(VersionRecord version, ResolveVersion(*store, args.ref));
+  ASSIGN_OR_RETURN(nlohmann::json described, DescribeVersion(*store, version, args.tensors));
+  if (args.json) {
+    PrintJson(described);
+  } else {
+    PrintVersion(described, args.tensors);
+  }
+  return Status::Ok();
+}
+
+void RegisterShow(CLI::App& app, CommandFn& chosen) {
+  auto args = std::make_shared<ShowArgs>();
+  CLI::App& show =
+      AddCommand(app, chosen, args, "show", "show a version's metadata and files", RunShow);
+  show.add_option("MODEL[@VERSION]", args->ref, "the version (default: the model's latest)")
+      ->required();
+  show.add_flag("--tensors", args->tensors, "list each tensor and whether other versions share it");
+  show.add_flag("--json", args->json, "print JSON");
 }
 
 }  // namespace re2po::cli

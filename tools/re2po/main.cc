@@ -3,35 +3,55 @@
 
 #include "store/base/allocator_tuning.h"
 #include "store/base/log.h"
-#include "tools/re2po/cli.h"
+#include "tools/re2po/commands.h"
 
+namespace re2po::cli {
 namespace {
 
+void RegisterCommands(CLI::App& app, CommandFn& chosen) {
+  RegisterInit(app, chosen);
+  RegisterImport(app, chosen);
+  RegisterList(app, chosen);
+  RegisterShow(app, chosen);
+  RegisterExport(app, chosen);
+  RegisterCat(app, chosen);
+  RegisterRemove(app, chosen);
+  RegisterGc(app, chosen);
+  RegisterVerify(app, chosen);
+  RegisterStats(app, chosen);
+  RegisterDiff(app, chosen);
+  RegisterMount(app, chosen);
+}
+
+// Positionals are named for what they hold (MODEL@VERSION, PATH), so their
+// type would only repeat it, and the usage line shows which are optional.
+class HelpFormatter : public CLI::Formatter {
+ public:
+  std::string make_option_opts(const CLI::Option* option) const override {
+    return option->get_positional() ? "" : CLI::Formatter::make_option_opts(option);
+  }
+};
+
+// Usage errors carry the same prefix as every other error.
+std::string UsageError(const CLI::App* /*app*/, const CLI::Error& error) {
+  return std::string(kErrorPrefix) + error.what() + "\nRun with --help for more information.\n";
+}
+
 int Run(int argc, char** argv) {
-  using namespace re2po::cli;
   CLI::App app{"re2po: a deduplicating model repository", "re2po"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "re2po 0.1.0");
+  app.failure_message(UsageError);
+  app.formatter(std::make_shared<HelpFormatter>());  // the commands added below inherit it
+  CommandFn chosen;
+  RegisterCommands(app, chosen);
+  // Global options are declared on every command too, so that they may
+  // follow its name (`re2po ls --store DIR`) and its --help lists them.
   GlobalOptions global;
-  app.add_option(
-      "--store", global.store,
-      "store directory (default: $RE2PO_STORE, else " + DefaultStoreDir().string() + ")");
-  app.add_option("--log-level", global.log_level, "trace, debug, info, warn, error or off");
-  app.add_option("--lock-timeout", global.lock_timeout_seconds,
-                 "seconds a writer waits for another writer");
-  CommandFn run;
-  AddInit(app, global, run);
-  AddImport(app, global, run);
-  AddList(app, global, run);
-  AddShow(app, global, run);
-  AddExport(app, global, run);
-  AddCat(app, global, run);
-  AddRemove(app, global, run);
-  AddGc(app, global, run);
-  AddVerify(app, global, run);
-  AddStats(app, global, run);
-  AddDiff(app, global, run);
-  AddMount(app, global, run);
+  AddGlobalOptions(app, global);
+  for (CLI::App* command : app.get_subcommands([](CLI::App*) { return true; })) {
+    AddGlobalOptions(*command, global);
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -42,20 +62,22 @@ int Run(int argc, char** argv) {
     app.exit(e);
     return kExitUsage;
   }
-  re2po::SetLogLevel(global.log_level);
-  return run ? run() : kExitUsage;
+  SetLogLevel(LogLevelOr(global, "warn"));
+  if (!chosen) return kExitUsage;
+  return ExitStatus(chosen(global));
 }
 
 }  // namespace
+}  // namespace re2po::cli
 
 int main(int argc, char** argv) {
   re2po::KeepChunkSizedBlocksInTheHeap();
   try {
-    return Run(argc, argv);
+    return re2po::cli::Run(argc, argv);
   } catch (const std::bad_alloc&) {
-    std::cerr << "re2po: out of memory" << std::endl;
+    re2po::cli::PrintError("out of memory");
   } catch (const std::exception& e) {
-    std::cerr << "re2po: " << e.what() << std::endl;
+    re2po::cli::PrintError(e.what());
   }
   return re2po::cli::kExitFailure;
 }

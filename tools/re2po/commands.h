@@ -1,0 +1,101 @@
+// Every re2po subcommand has one shape: an Args struct holding what its
+// command line says, a Run function doing the work from the global options
+// and the Args (its errors returned, printed once by main), and a Register
+// function that only declares the subcommand's arguments and binds them to
+// the Args. main.cc composes the Register functions.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "tools/re2po/cli.h"
+
+namespace re2po::cli {
+
+struct InitArgs {};
+Status RunInit(const GlobalOptions& global, const InitArgs& args);
+void RegisterInit(CLI::App& app, CommandFn& chosen);
+
+struct ImportArgs {
+  std::string target;  // MODEL or MODEL@VERSION
+  std::string path;
+  std::vector<std::string> labels;  // key=value
+  bool generic_only = false;
+  bool no_delta = false;
+  int zstd_level = 1;
+  bool json = false;
+};
+Status RunImport(const GlobalOptions& global, const ImportArgs& args);
+void RegisterImport(CLI::App& app, CommandFn& chosen);
+
+struct ListArgs {
+  std::string model;  // empty: list the models
+  bool json = false;
+};
+Status RunList(const GlobalOptions& global, const ListArgs& args);
+void RegisterList(CLI::App& app, CommandFn& chosen);
+
+struct ShowArgs {
+  std::string ref;
+  bool tensors = false;
+  bool json = false;
+};
+Status RunShow(const GlobalOptions& global, const ShowArgs& args);
+void RegisterShow(CLI::App& app, CommandFn& chosen);
+
+struct ExportArgs {
+  std::string ref;
+  std::string dir;
+};
+Status RunExport(const GlobalOptions& global, const ExportArgs& args);
+void RegisterExport(CLI::App& app, CommandFn& chosen);
+
+struct CatArgs {
+  std::string ref;
+  std::string path;
+};
+Status RunCat(const GlobalOptions& global, const CatArgs& args);
+void RegisterCat(CLI::App& app, CommandFn& chosen);
+
+struct RemoveArgs {
+  std::string ref;
+};
+Status RunRemove(const GlobalOptions& global, const RemoveArgs& args);
+void RegisterRemove(CLI::App& app, CommandFn& chosen);
+
+struct GcArgs {
+  bool json = false;
+};
+Status RunGc(const GlobalOptions& global, const GcArgs& args);
+void RegisterGc(CLI::App& app, CommandFn& chosen);
+
+struct VerifyArgs {
+  bool json = false;
+};
+// Fails (AlreadyReported) when the store is damaged.
+Status RunVerify(const GlobalOptions& global, const VerifyArgs& args);
+void RegisterVerify(CLI::App& app, CommandFn& chosen);
+
+struct StatsArgs {
+  bool json = false;
+};
+Status RunStats(const GlobalOptions& global, const StatsArgs& args);
+void RegisterStats(CLI::App& app, CommandFn& chosen);
+
+struct DiffArgs {
+  std::string a, b;  // MODEL@VERSION, or MODEL for its latest
+  bool json = false;
+  bool all = false;  // also list the shared items
+};
+Status RunDiff(const GlobalOptions& global, const DiffArgs& args);
+void RegisterDiff(CLI::App& app, CommandFn& chosen);
+
+struct MountArgs {
+  std::string mountpoint;
+  std::vector<std::string> options;  // each comma-separated
+  bool foreground = false;
+};
+Status RunMount(const GlobalOptions& global, const MountArgs& args);
+void RegisterMount(CLI::App& app, CommandFn& chosen);
+
+}  // namespace re2po::cli
