@@ -1,6 +1,6 @@
 // mount.re2po: the mount(8) helper.
 //
-//   mount.re2po STORE MOUNTPOINT [-o OPTIONS] [-n] [-s] [-v] [-f] [-t TYPE] [--foreground]
+//   mount.re2po STORE|REMOTE MOUNTPOINT [-o OPTIONS] [-n] [-s] [-v] [-f] [-t TYPE] [--foreground]
 //
 // mount(8) runs it for `mount -t re2po STORE MOUNTPOINT` (installed as
 // /sbin/mount.re2po) and `mount -t fuse.re2po ...` (installed as
@@ -20,13 +20,16 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: mount.re2po STORE MOUNTPOINT [-o OPTIONS] [--foreground]\n"
+    "usage: mount.re2po STORE|REMOTE MOUNTPOINT [-o OPTIONS] [--foreground]\n"
+    "  REMOTE: s3://BUCKET/PREFIX, served from a node cache\n"
     "options: cache_size=SIZE (default 256M), allow_other, log_level=LEVEL, log_file=PATH,\n"
-    "         ro; mount(8)'s generic options (rw, defaults, noauto, _netdev, x-*, ...)\n"
+    "         ro; for a REMOTE: endpoint=URL, cache_dir=DIR, cache_size_max=SIZE,\n"
+    "         trust=PUBLIC_KEY, timeout=SECONDS, prefetch=MODEL[@VERSION];\n"
+    "         mount(8)'s generic options (rw, defaults, noauto, _netdev, x-*, ...)\n"
     "         are accepted and ignored. See mount.re2po(8).\n";
 
 int Fail(const std::string& message) {
-  std::fprintf(stderr, "mount.re2po: %s\n%s", message.c_str(), kUsage);
+  std::fprintf(stderr, "mount.re2po: error: %s\n%s", message.c_str(), kUsage);
   return 1;
 }
 
@@ -61,9 +64,13 @@ int main(int argc, char** argv) {
       positional.emplace_back(arg);
     }
   }
-  if (positional.size() != 2) return Fail("need STORE and MOUNTPOINT");
+  if (positional.size() != 2) return Fail("need STORE (or REMOTE) and MOUNTPOINT");
   re2po::fs::MountOptions base;
-  base.store_dir = positional[0];
+  if (re2po::fs::IsRemoteSource(positional[0])) {
+    base.remote.url = positional[0];
+  } else {
+    base.store_dir = positional[0];
+  }
   base.mountpoint = positional[1];
   base.foreground = foreground;
   re2po::Result<re2po::fs::MountOptions> options = re2po::fs::ParseMountOptions(option_list, base);

@@ -57,7 +57,7 @@ asan_suite() {
     -DRE2PO_WERROR=OFF -DRE2PO_BUILD_BENCH=OFF || return 1
   # The data-heavy cases run at a reduced size under the sanitizers.
   (cd build-asan && RE2PO_TEST_SCALE=small ASAN_OPTIONS=detect_leaks=1 \
-    ctest --output-on-failure -j"$JOBS" --timeout 1200 -L "^(store|formats|cli|fs_core|fs|reliability)$")
+    ctest --output-on-failure -j"$JOBS" --timeout 1200 -L "^(store|formats|cli|fs_core|fs|reliability|remote|fleet)$")
 }
 
 tsan_suite() {
@@ -67,7 +67,7 @@ tsan_suite() {
   # to TSan, so reports from inside it are suppressed (tests/tsan.supp).
   (cd build-tsan && RE2PO_TEST_SCALE=small \
     TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$ROOT/tests/tsan.supp" \
-    ctest --output-on-failure -j"$JOBS" --timeout 1200 -L "^(store|fs_core|fs|reliability)$")
+    ctest --output-on-failure -j"$JOBS" --timeout 1200 -L "^(store|fs_core|fs|reliability|remote|fleet)$")
 }
 
 fuzz_suite() {

@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config git clang libclang-rt-14-dev
   libfuse3-dev fuse3 librocksdb-dev libzstd-dev zstd libsnappy-dev libhdf5-dev libxxhash-dev
-  libspdlog-dev libfmt-dev libssl-dev libcli11-dev nlohmann-json3-dev
+  libspdlog-dev libfmt-dev libssl-dev libcurl4-openssl-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy python3-torch python3-torchvision python3-onnx python3-h5py
   fio attr util-linux e2fsprogs python3-yaml systemd man-db groff dpkg-dev file
@@ -22,14 +22,21 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#PACKAGES[@]} packages present"
-  exit 0
-fi
-if [ "$(id -u)" -ne 0 ]; then
+elif [ "$(id -u)" -ne 0 ]; then
   echo "setup: missing packages (${missing[*]}); run as root to install them" >&2
   exit 1
+else
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+  echo "setup: done"
 fi
-echo "setup: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq "${missing[@]}" >/dev/null
-echo "setup: done"
+
+# The real engines the fleet tests and the demo start (tools/engines): a
+# single-node Ceph for S3. Installed without recommends, and with their
+# services kept from starting at install (tools/engines/common.sh).
+ENGINE_NAME=setup
+# shellcheck source=engines/common.sh
+. "$(dirname "$0")/engines/common.sh"
+ensure_packages ceph-mon ceph-osd radosgw ceph-common python3-boto3 curl

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 
@@ -42,26 +43,24 @@ int ParentWait(pid_t child, int fd, std::chrono::seconds timeout) {
   const std::optional<std::string> read = ReadReport(fd, timeout);
   ::close(fd);
   if (!read) {
-    std::fprintf(stderr, "re2po mount: the mount did not answer within %lld s; stopping it\n",
-                 static_cast<long long>(timeout.count()));
+    PrintError("the mount did not answer within %lld s; stopping it",
+               static_cast<long long>(timeout.count()));
     ::kill(child, SIGTERM);
     return 1;
   }
   const std::string& report = *read;
   if (!report.empty() && report[0] == kReady) return 0;
   if (!report.empty() && report[0] == kFailed) {
-    std::fprintf(stderr, "re2po mount: %s\n", report.c_str() + 1);
+    PrintError("%s", report.c_str() + 1);
     ::waitpid(child, nullptr, 0);
     return 1;
   }
   int status = 0;
   ::waitpid(child, &status, 0);
   if (WIFSIGNALED(status)) {
-    std::fprintf(stderr, "re2po mount: the mount process died of signal %d before it was ready\n",
-                 WTERMSIG(status));
+    PrintError("the mount process died of signal %d before it was ready", WTERMSIG(status));
   } else {
-    std::fprintf(stderr, "re2po mount: the mount process exited (%d) before it was ready\n",
-                 WEXITSTATUS(status));
+    PrintError("the mount process exited (%d) before it was ready", WEXITSTATUS(status));
   }
   return 1;
 }
@@ -129,13 +128,13 @@ std::optional<int> ForkToBackground(StartupReporter& reporter,
                                     std::chrono::seconds timeout) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
-    std::fprintf(stderr, "re2po mount: pipe: %s\n", std::strerror(errno));
+    PrintError("pipe: %s", std::strerror(errno));
     return 1;
   }
   std::fflush(nullptr);
   const pid_t pid = ::fork();
   if (pid < 0) {
-    std::fprintf(stderr, "re2po mount: fork: %s\n", std::strerror(errno));
+    PrintError("fork: %s", std::strerror(errno));
     return 1;
   }
   if (pid > 0) {
@@ -151,6 +150,15 @@ std::optional<int> ForkToBackground(StartupReporter& reporter,
     ::_exit(1);
   }
   return std::nullopt;
+}
+
+void PrintError(const char* format, ...) {
+  char message[1024];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(message, sizeof message, format, args);
+  va_end(args);
+  std::fprintf(stderr, "%s: error: %s\n", program_invocation_short_name, message);
 }
 
 }  // namespace re2po::fs

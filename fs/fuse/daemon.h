@@ -34,6 +34,10 @@ class StartupReporter {
   bool reported_ = false;
 };
 
+// Prints "<program>: error: <message>" on stderr: the one shape of an error
+// line in re2po's programs (re2po mount and mount.re2po share this code).
+[[gnu::format(printf, 1, 2)]] void PrintError(const char* format, ...);
+
 // Forks. In the parent, waits (up to `timeout`) for the child's report and
 // returns the exit code: 0 once it reported ready, else 1 after printing its
 // error. In the child, returns nullopt with `reporter` attached, in a new

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <thread>
 
 #include "fs/core/mounted_repo.h"
@@ -27,6 +28,8 @@
 #include "fs/fuse/mountpoint.h"
 #include "store/base/clock.h"
 #include "store/base/log.h"
+#include "store/fleet/open_remote.h"
+#include "store/fleet/pull.h"
 #include "store/store.h"
 
 namespace re2po::fs {
@@ -42,10 +45,23 @@ void SetTerminationSignalsBlocked(bool blocked) {
   pthread_sigmask(blocked ? SIG_BLOCK : SIG_UNBLOCK, &signals, nullptr);
 }
 
+// What is mounted, for messages and fsname=.
+std::string SourceName(const MountOptions& options) {
+  return options.remote.url.empty() ? options.store_dir.string() : options.remote.url;
+}
+
 Result<MountOptions> Normalize(const MountOptions& given) {
   MountOptions options = given;
   std::error_code ec;
-  options.store_dir = stdfs::absolute(given.store_dir, ec);
+  if (!options.remote.url.empty()) {
+    if (options.remote.cache_dir.empty())
+      options.remote.cache_dir = DefaultCacheDir(given.remote.url);
+    options.remote.cache_dir = stdfs::absolute(options.remote.cache_dir, ec);
+    if (!options.remote.trust.empty())
+      options.remote.trust = stdfs::absolute(options.remote.trust, ec);
+    options.store_dir = options.remote.cache_dir;  // usage files go beside the cache
+  }
+  options.store_dir = stdfs::absolute(options.store_dir, ec);
   if (ec) return Status::InvalidArgument("bad store path " + given.store_dir.string());
   options.mountpoint = stdfs::absolute(given.mountpoint, ec).lexically_normal();
   if (ec) return Status::InvalidArgument("bad mountpoint " + given.mountpoint.string());
@@ -53,18 +69,33 @@ Result<MountOptions> Normalize(const MountOptions& given) {
     options.mountpoint = options.mountpoint.parent_path();  // drop a trailing slash
   }
   if (!options.log_file.empty()) options.log_file = stdfs::absolute(options.log_file, ec);
-  if (!stdfs::is_directory(options.store_dir, ec)) {
+  if (options.remote.url.empty() && !stdfs::is_directory(options.store_dir, ec)) {
     return Status::NotFound("no store at " + options.store_dir.string());
   }
   return options;
 }
 
-Result<std::unique_ptr<MountedRepository>> OpenRepository(const MountOptions& options) {
+Result<std::unique_ptr<Store>> OpenStore(const MountOptions& options) {
+  if (!options.remote.url.empty()) {
+    NodeSpec node;
+    node.remote.url = options.remote.url;
+    node.remote.endpoint = options.remote.endpoint;
+    node.remote.deadline = options.remote.timeout;
+    node.cache_dir = options.remote.cache_dir;
+    node.cache_max_bytes = options.remote.cache_max_bytes;
+    node.trust = options.remote.trust;
+    node.memory_cache_bytes = options.cache_bytes;
+    return OpenNode(node);
+  }
   StoreOptions store_options;
   store_options.dir = options.store_dir;
   store_options.writer = false;  // read-only, reopened to catch up: never blocks an import
   store_options.cache_bytes = options.cache_bytes;
-  ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(store_options));
+  return Store::Open(store_options);
+}
+
+Result<std::unique_ptr<MountedRepository>> OpenRepository(const MountOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(options));
   RepoOptions repo_options;
   repo_options.owner = {::getuid(), ::getgid()};
   repo_options.mounted_ns = NowNs();
@@ -77,7 +108,7 @@ Result<std::unique_ptr<MountedRepository>> OpenRepository(const MountOptions& op
 SessionOptions SessionOptionsFor(const MountOptions& options) {
   SessionOptions session;
   session.mountpoint = options.mountpoint;
-  session.fsname = "re2po:" + options.store_dir.string();
+  session.fsname = "re2po:" + SourceName(options);
   session.allow_other = options.allow_other;
   session.fuse_options = options.fuse_options;
   session.debug = options.log_level == "trace";
@@ -88,6 +119,44 @@ SessionOptions SessionOptionsFor(const MountOptions& options) {
 // and room for the read buffers of the four read-ahead threads.
 constexpr size_t kWarmBufferBytes = size_t{128} << 20;
 constexpr size_t kWarmHeapBytes = size_t{16} << 20;
+
+// A node's cache names the mount that owns it, so `re2po pull` can fill it
+// by reading through the mount while the daemon holds the cache.
+void RecordMountpoint(const MountOptions& options) {
+  if (options.remote.url.empty()) return;
+  std::ofstream out(options.remote.cache_dir / "mountpoint", std::ios::trunc);
+  out << options.mountpoint.string() << "\n";
+}
+
+void ForgetMountpoint(const MountOptions& options) {
+  if (options.remote.url.empty()) return;
+  std::error_code ignored;
+  stdfs::remove(options.remote.cache_dir / "mountpoint", ignored);
+}
+
+// -o prefetch=MODEL[@VERSION]: their chunks fetched into the node cache
+// while the mount already serves, ahead of the first function's cold start.
+std::jthread PrefetchInBackground(MountedRepository& repo, const std::vector<std::string>& models) {
+  if (models.empty()) return {};
+  return std::jthread([&repo, models](std::stop_token stop) {
+    std::vector<VersionRef> refs;
+    for (const std::string& model : models) {
+      Result<VersionRef> ref = ParseVersionRef(model);
+      if (!ref.ok()) {
+        Logger("fs")->warn("prefetch: {}", ref.status().message());
+        continue;
+      }
+      refs.push_back(*ref);
+    }
+    Result<PullSummary> pulled = Pull(repo.store(), refs, /*threads=*/4, nullptr, stop);
+    if (!pulled.ok()) {
+      Logger("fs")->warn("prefetch stopped: {}", pulled.status().message());
+      return;
+    }
+    Logger("fs")->info("prefetched {} versions: {} chunks, {} bytes", pulled->versions,
+                       pulled->chunks, pulled->bytes);
+  });
+}
 
 // Steps 3-5. Returns once the filesystem is unmounted.
 Status Serve(const MountOptions& options, StartupReporter& reporter) {
@@ -104,18 +173,22 @@ Status Serve(const MountOptions& options, StartupReporter& reporter) {
       ::kill(::getpid(), SIGTERM);  // ends the loop below
       return;
     }
-    reporter.Ready("mounted " + options.store_dir.string() + " on " + options.mountpoint.string() +
+    RecordMountpoint(options);
+    reporter.Ready("mounted " + SourceName(options) + " on " + options.mountpoint.string() +
                    " (read-only, chunk cache " + std::to_string(options.cache_bytes >> 20) +
                    " MiB)");
     Store::WarmReadBuffers(std::min(options.cache_bytes / 2, kWarmBufferBytes),
                            std::min(options.cache_bytes / 4, kWarmHeapBytes));
   });
+  std::jthread prefetch = PrefetchInBackground(*repo, options.remote.prefetch);
   SetTerminationSignalsBlocked(false);
   Status loop = session->Loop();
   SetTerminationSignalsBlocked(true);  // the loop's threads are gone; finish undisturbed
   refresher.Stop();
   session.reset();  // unmounts (lazily), which also ends a stat still pending
   readiness.join();
+  prefetch.request_stop();  // then joined as it goes
+  ForgetMountpoint(options);
   Logger("fs")->info("unmounted {}", options.mountpoint.string());
   return loop;
 }
@@ -127,7 +200,7 @@ int RunMount(const MountOptions& given) {
   Result<MountOptions> options = Normalize(given);
   Status prepared = options.ok() ? PrepareMountpoint(options->mountpoint) : options.status();
   if (!prepared.ok()) {
-    std::fprintf(stderr, "re2po mount: %s\n", prepared.ToString().c_str());
+    PrintError("%s", prepared.message().c_str());
     return 1;
   }
   StartupReporter reporter;

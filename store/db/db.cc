@@ -65,7 +65,7 @@ class RocksLogger final : public rocksdb::Logger {
   std::shared_ptr<spdlog::logger> log_;
 };
 
-rocksdb::DBOptions MakeDbOptions(Db::Mode mode) {
+rocksdb::DBOptions MakeDbOptions(Db::Mode mode, Db::Profile profile) {
   rocksdb::DBOptions options;
   options.create_if_missing = mode == Db::Mode::kCreate;
   options.create_missing_column_families = mode == Db::Mode::kCreate;
@@ -87,7 +87,8 @@ rocksdb::DBOptions MakeDbOptions(Db::Mode mode) {
   options.allow_fallocate = false;
   // Chunks are written without the WAL and flushed by a successful import;
   // those of a failed import are dropped at close instead of filling the disk.
-  options.avoid_flush_during_shutdown = true;
+  // A node cache keeps what it fetched across restarts instead.
+  options.avoid_flush_during_shutdown = profile == Db::Profile::kStore;
   options.max_total_wal_size = 8 << 20;
   return options;
 }
@@ -197,7 +198,7 @@ std::string_view Db::FamilyName(Cf which) { return kCfNames[static_cast<size_t>(
 
 Result<std::unique_ptr<Db>> Db::Open(const fs::path& db_dir, Mode mode, Profile profile) {
   std::unique_ptr<Db> db(new Db(mode));
-  rocksdb::DBOptions options = MakeDbOptions(mode);
+  rocksdb::DBOptions options = MakeDbOptions(mode, profile);
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status status =

@@ -83,7 +83,7 @@ class NodeStore final : public Store {
   Result<std::shared_ptr<const VersionObject>> LoadObject(const CatalogEntry& entry, bool remote);
   Result<bool> LoadObjects(bool remote);
   Status Publish();
-  void WriteRemoteCounters() const;
+  void WriteNodeStats() const;
 
   Result<ChunkBytes> Load(const Digest& chunk, bool base_of_delta);
   Result<ChunkBytes> BaseChunk(const Digest& base);
@@ -141,7 +141,7 @@ Result<bool> NodeStore::Refresh() {
   std::lock_guard lock(refresh_mutex_);
   if (Clock::now() - last_poll_ < options_.poll_every) return false;
   Result<bool> polled = Poll();
-  WriteRemoteCounters();
+  WriteNodeStats();
   if (polled.ok()) {
     if (!last_poll_error_.empty()) Log()->info("{} answers again", options_.remote->Describe());
     last_poll_error_.clear();
@@ -212,14 +212,20 @@ Status NodeStore::Publish() {
   return Status::Ok();
 }
 
-void NodeStore::WriteRemoteCounters() const {
+// For `re2po cache stats` while this daemon holds the cache.
+void NodeStore::WriteNodeStats() const {
   const ObjectStoreCounters& counters = options_.remote->counters();
-  const fs::path path = cache_->dir() / "remote-counters.json";
+  const NodeCacheStats cache = cache_->Stats();
+  const fs::path path = cache_->dir() / "node-stats.json";
   std::ofstream out(path.string() + ".tmp", std::ios::trunc);
-  out << "{\"requests\": " << counters.requests
+  out << "{\"remote\": {\"requests\": " << counters.requests
       << ", \"bytes_received\": " << counters.bytes_received
       << ", \"bytes_sent\": " << counters.bytes_sent << ", \"retries\": " << counters.retries
-      << ", \"errors\": " << counters.errors << "}\n";
+      << ", \"errors\": " << counters.errors << "}, \"cache\": {\"chunks\": " << cache.chunks
+      << ", \"bytes\": " << cache.bytes << ", \"max_bytes\": " << cache.max_bytes
+      << ", \"evicted_chunks\": " << cache.evicted_chunks
+      << ", \"evicted_bytes\": " << cache.evicted_bytes << ", \"disk_bytes\": " << cache.disk_bytes
+      << "}}\n";
   out.close();
   std::error_code ignored;
   fs::rename(path.string() + ".tmp", path, ignored);

@@ -12,6 +12,7 @@
 #include "store/fleet/remote_keys.h"
 #include "store/fleet/signed_catalog.h"
 #include "store/fleet/version_object.h"
+#include "store/hooks/test_hooks.h"
 
 namespace re2po {
 namespace {
@@ -273,7 +274,9 @@ class Pusher {
     const std::string key = remote_keys::NewLogRecord(record.time_ms);
     ASSIGN_OR_RETURN(std::string sealed,
                      SealCatalogObject(SignedKind::kLogRecord, record.Encode(), options_.key));
+    CrashPoint("push-before-record");
     RETURN_IF_ERROR(remote_.Put(key, sealed));
+    CrashPoint("push-before-head");
     summary_.log_record = key;
     RemoteCatalogState after = state_;
     std::vector<std::string> conflicts;

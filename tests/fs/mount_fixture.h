@@ -76,6 +76,24 @@ inline void ForceUnmount(const stdfs::path& mountpoint) {
   }
 }
 
+// Unmounts (forcibly, lazily) at scope exit or when told to.
+class UnmountGuard {
+ public:
+  explicit UnmountGuard(stdfs::path mountpoint) : mountpoint_(std::move(mountpoint)) {}
+  ~UnmountGuard() { Unmount(); }
+  UnmountGuard(const UnmountGuard&) = delete;
+  UnmountGuard& operator=(const UnmountGuard&) = delete;
+
+  void Unmount() {
+    if (mounted_) ForceUnmount(mountpoint_);
+    mounted_ = false;
+  }
+
+ private:
+  stdfs::path mountpoint_;
+  bool mounted_ = true;
+};
+
 // A store in a temporary directory, written through the store API.
 class TestStore {
  public:

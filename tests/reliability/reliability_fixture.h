@@ -218,15 +218,5 @@ class Child {
 };
 
 // Unmounts `mountpoint` when it goes out of scope (a test's failure included).
-class UnmountGuard {
- public:
-  explicit UnmountGuard(stdfs::path mountpoint) : mountpoint_(std::move(mountpoint)) {}
-  ~UnmountGuard() { ForceUnmount(mountpoint_); }
-  UnmountGuard(const UnmountGuard&) = delete;
-  UnmountGuard& operator=(const UnmountGuard&) = delete;
-
- private:
-  stdfs::path mountpoint_;
-};
 
 }  // namespace re2po::testing

@@ -1,4 +1,5 @@
 #include "tools/re2po/commands.h"
+#include "tools/re2po/remotes.h"
 #ifdef RE2PO_WITH_FS
 #include "fs/fuse/mount.h"
 #endif
@@ -20,13 +21,21 @@ Status RunMount(const GlobalOptions& global, const MountArgs& args) {
 #ifdef RE2PO_WITH_FS
   fs::MountOptions base;
   base.store_dir = StoreDir(global);
+  if (!args.remote.empty()) {
+    // A named remote's settings come first; -o and the flags override them.
+    ASSIGN_OR_RETURN(RemoteConfig remote, ResolveRemote(args.remote));
+    base.remote.url = remote.url;
+    base.remote.endpoint = args.node.endpoint.empty() ? remote.endpoint : args.node.endpoint;
+    base.remote.trust = args.node.trust.empty() ? remote.trust : args.node.trust;
+    base.remote.cache_dir = args.node.cache_dir.empty() ? remote.cache_dir : args.node.cache_dir;
+  }
   base.mountpoint = args.mountpoint;
   base.foreground = args.foreground;
   // A mount is a daemon: it says what it serves unless told otherwise.
   base.log_level = LogLevelOr(global, "info");
   ASSIGN_OR_RETURN(fs::MountOptions options,
                    fs::ParseMountOptions(JoinOptions(args.options), base));
-  // The mount prints its own errors ("re2po mount: ...").
+  // The mount prints its own errors ("re2po: error: ...").
   return fs::RunMount(options) == 0 ? Status::Ok() : AlreadyReported();
 #else
   (void)global;
@@ -40,6 +49,11 @@ void RegisterMount(CLI::App& app, CommandFn& chosen) {
   CLI::App& mount = AddCommand(app, chosen, args, "mount",
                                "mount the store read-only (see mount.re2po(8))", RunMount);
   mount.add_option("MOUNTPOINT", args->mountpoint, "an existing directory")->required();
+  mount
+      .add_option("--remote", args->remote,
+                  "mount a remote (a name or s3://BUCKET/PREFIX) instead of the store")
+      ->option_text("REMOTE");
+  AddNodeOptions(mount, args->node);
   // One list per -o: the word after it is an argument, never more options.
   mount
       .add_option("-o", args->options,

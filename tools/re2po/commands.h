@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tools/re2po/cli.h"
+#include "tools/re2po/remotes.h"
 
 namespace re2po::cli {
 
@@ -90,12 +91,72 @@ struct DiffArgs {
 Status RunDiff(const GlobalOptions& global, const DiffArgs& args);
 void RegisterDiff(CLI::App& app, CommandFn& chosen);
 
+// How a node reaches a remote and where it caches it (mount, pull).
+struct NodeArgs {
+  std::string cache_dir;
+  std::string trust;
+  std::string endpoint;
+};
+void AddNodeOptions(CLI::App& command, NodeArgs& node);
+
 struct MountArgs {
   std::string mountpoint;
+  std::string remote;  // empty: the store
+  NodeArgs node;
   std::vector<std::string> options;  // each comma-separated
   bool foreground = false;
 };
 Status RunMount(const GlobalOptions& global, const MountArgs& args);
 void RegisterMount(CLI::App& app, CommandFn& chosen);
+
+struct KeyGenerateArgs {
+  std::string path;
+};
+Status RunKeyGenerate(const GlobalOptions& global, const KeyGenerateArgs& args);
+void RegisterKey(CLI::App& app, CommandFn& chosen);
+
+struct RemoteAddArgs {
+  std::string name;
+  std::string url;
+  RemoteConfig config;  // its url is `url`
+  bool replace = false;
+};
+struct RemoteListArgs {
+  bool json = false;
+};
+struct RemoteRemoveArgs {
+  std::string name;
+};
+Status RunRemoteAdd(const GlobalOptions& global, const RemoteAddArgs& args);
+Status RunRemoteList(const GlobalOptions& global, const RemoteListArgs& args);
+Status RunRemoteRemove(const GlobalOptions& global, const RemoteRemoveArgs& args);
+void RegisterRemote(CLI::App& app, CommandFn& chosen);
+
+struct PushArgs {
+  std::string remote;
+  std::vector<std::string> refs;  // MODEL or MODEL@VERSION; empty: every version
+  std::string key;
+  std::string endpoint;
+  bool json = false;
+};
+Status RunPush(const GlobalOptions& global, const PushArgs& args);
+void RegisterPush(CLI::App& app, CommandFn& chosen);
+
+struct PullArgs {
+  std::string remote;
+  std::vector<std::string> refs;
+  NodeArgs node;
+};
+Status RunPull(const GlobalOptions& global, const PullArgs& args);
+void RegisterPull(CLI::App& app, CommandFn& chosen);
+
+struct CacheArgs {
+  std::string remote;  // or cache_dir
+  std::string cache_dir;
+  bool json = false;
+};
+Status RunCacheStats(const GlobalOptions& global, const CacheArgs& args);
+Status RunCacheClear(const GlobalOptions& global, const CacheArgs& args);
+void RegisterCache(CLI::App& app, CommandFn& chosen);
 
 }  // namespace re2po::cli

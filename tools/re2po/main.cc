@@ -21,6 +21,11 @@ void RegisterCommands(CLI::App& app, CommandFn& chosen) {
   RegisterStats(app, chosen);
   RegisterDiff(app, chosen);
   RegisterMount(app, chosen);
+  RegisterKey(app, chosen);
+  RegisterRemote(app, chosen);
+  RegisterPush(app, chosen);
+  RegisterPull(app, chosen);
+  RegisterCache(app, chosen);
 }
 
 // Positionals are named for what they hold (MODEL@VERSION, PATH), so their

@@ -1,0 +1,195 @@
+// A node reading a remote through the Store interface, against a real Ceph:
+// what it serves is byte for byte what was pushed, only what it reads is
+// fetched, a damaged or substituted object is never served, it keeps
+// serving its cache while the remote is down, and its cache keeps to its
+// bound.
+#include "tests/fleet/fleet_fixture.h"
+
+#include "store/fleet/remote_keys.h"
+#include "store/fleet/version_object.h"
+
+namespace re2po::testing {
+namespace {
+
+constexpr size_t kMiB = size_t{1} << 20;
+
+class NodeStoreTest : public FleetTest {
+ protected:
+  void SetUp() override {
+    FleetTest::SetUp();
+    if (IsSkipped()) return;
+    base_ = ModelFile(1, 6, 3 * kMiB / 2);
+    // A fine-tune of the last layer: five tensors shared with the base.
+    std::vector<NamedTensor> tuned;
+    for (size_t i = 0; i < 6; ++i) {
+      tuned.emplace_back("layer" + std::to_string(i) + ".weight",
+                         RandomBytes(3 * kMiB / 2, i < 5 ? 1000 + i : 77));
+    }
+    tuned_ = SafetensorsFile(tuned);
+    Import("backbone", 1, {{"model.safetensors", base_}, {"config.json", {'{', '}'}}});
+    Import("pets", 1, {{"model.safetensors", tuned_}});
+    auto key = SigningKey::Generate();
+    ASSERT_TRUE(key.ok());
+    key_ = std::make_unique<SigningKey>(std::move(key).value());
+  }
+
+  std::vector<uint8_t> base_;
+  std::vector<uint8_t> tuned_;
+  std::unique_ptr<SigningKey> key_;
+};
+
+TEST_F(NodeStoreTest, PushedVersionsReadBackIdenticalAndOnlyWhatIsReadIsFetched) {
+  ASSERT_OK_AND_ASSIGN(PushSummary pushed, PushVersions({}, key_.get()));
+  EXPECT_EQ(pushed.pushed, (std::vector<std::string>{"backbone@1", "pets@1"}));
+  EXPECT_GE(pushed.packs_uploaded, 2u);  // 4 MiB packs
+
+  ASSERT_OK_AND_ASSIGN(auto node, OpenNode("a", &key_->public_key()));
+  ASSERT_EQ(node->Catalog()->models().size(), 2u);
+  const uint64_t before = remote().counters().bytes_received;  // another client: not the node's
+  (void)before;
+  ASSERT_OK_AND_ASSIGN(auto tuned, ReadVersionFile(*node, "pets", 1, "model.safetensors"));
+  EXPECT_EQ(tuned, tuned_);
+  ASSERT_OK_AND_ASSIGN(StoreStats stats, node->Stats());
+  EXPECT_EQ(stats.versions, 2u);
+  // The node fetched pets' chunks, not all of the backbone's config too.
+  ASSERT_OK_AND_ASSIGN(auto base, ReadVersionFile(*node, "backbone", 1, "model.safetensors"));
+  EXPECT_EQ(base, base_);
+
+  // A second push finds everything there.
+  ASSERT_OK_AND_ASSIGN(PushSummary again, PushVersions({}, key_.get()));
+  EXPECT_TRUE(again.pushed.empty());
+  EXPECT_EQ(again.already_there.size(), 2u);
+  EXPECT_EQ(again.bytes_uploaded, 0u);
+}
+
+TEST_F(NodeStoreTest, AFineTunePushedLaterUploadsOnlyItsNewChunks) {
+  ASSERT_OK(PushVersions({"backbone@1"}, key_.get()).status());
+  ASSERT_OK_AND_ASSIGN(PushSummary tuned, PushVersions({"pets@1"}, key_.get()));
+  EXPECT_EQ(tuned.pushed, (std::vector<std::string>{"pets@1"}));
+  // One new tensor of 1.5 MiB in 1 MiB pieces, plus the version object.
+  EXPECT_LE(tuned.bytes_uploaded, 2 * kMiB);
+  EXPECT_GE(tuned.bytes_uploaded, kMiB);
+}
+
+TEST_F(NodeStoreTest, ANodeThatTrustsAKeyRefusesOtherCatalogs) {
+  ASSERT_OK_AND_ASSIGN(SigningKey stranger, SigningKey::Generate());
+  ASSERT_OK(PushVersions({"backbone@1"}, &stranger).status());
+  ASSERT_OK_AND_ASSIGN(auto node, OpenNode("a", &key_->public_key()));
+  EXPECT_TRUE(node->Catalog()->models().empty()) << "a stranger's catalog was accepted";
+  ASSERT_OK_AND_ASSIGN(auto trusting_nobody, OpenNode("b", nullptr));
+  EXPECT_EQ(trusting_nobody->Catalog()->models().size(), 1u);
+
+  // Unsigned: refused too.
+  ASSERT_OK(PushVersions({"pets@1"}, nullptr).status());
+  ASSERT_OK(node->Refresh().status());
+  EXPECT_TRUE(node->Catalog()->models().empty());
+}
+
+TEST_F(NodeStoreTest, AnOlderHeadIsARollbackAndIsRefused) {
+  ASSERT_OK(PushVersions({"backbone@1"}, key_.get()).status());
+  ASSERT_OK_AND_ASSIGN(std::string old_head, remote().Get(remote_keys::kHead));
+  ASSERT_OK(PushVersions({"pets@1"}, key_.get()).status());
+  ASSERT_OK_AND_ASSIGN(auto node, OpenNode("a", &key_->public_key()));
+  ASSERT_EQ(node->Catalog()->models().size(), 2u);
+  const uint64_t generation = node->Catalog()->generation();
+  // Someone with write access to the bucket puts the old head back, and
+  // hides the newer log record: the node keeps what it has seen.
+  ASSERT_OK(remote().Put(remote_keys::kHead, old_head));
+  ASSERT_OK_AND_ASSIGN(auto records, remote().List(remote_keys::kLogPrefix));
+  ASSERT_OK(remote().Delete(records.back().key));
+  ASSERT_OK(node->Refresh().status());
+  EXPECT_EQ(node->Catalog()->models().size(), 2u);
+  EXPECT_EQ(node->Catalog()->generation(), generation);
+  // It remembers across restarts.
+  node.reset();
+  ASSERT_OK_AND_ASSIGN(auto reopened, OpenNode("a", &key_->public_key()));
+  EXPECT_EQ(reopened->Catalog()->models().size(), 2u);
+}
+
+// Flips one byte of the first chunk value of the pack holding `file`'s
+// first chunk; returns the pack's key and its original bytes.
+std::pair<std::string, std::string> DamagePack(ObjectStore& remote, Store& node,
+                                               const std::string& model) {
+  const VersionRecord* record = node.Catalog()->FindVersion(model, 1);
+  auto tree = node.Tree(*record);
+  auto recipe =
+      node.FileRecipe(tree.value()->entry(*tree.value()->Find("model.safetensors")).digest);
+  auto listed = remote.List(remote_keys::kPackPrefix);
+  for (const auto& pack : listed.value()) {
+    auto bytes = remote.Get(pack.key);
+    std::string damaged = bytes.value();
+    damaged[damaged.size() / 2] ^= 0x40;
+    EXPECT_TRUE(remote.Put(pack.key, damaged).ok());
+    (void)recipe;
+    return {pack.key, bytes.value()};
+  }
+  ADD_FAILURE() << "no pack";
+  return {};
+}
+
+TEST_F(NodeStoreTest, ADamagedRemoteChunkIsNeverServedAndIsFetchedAgainLater) {
+  ASSERT_OK(PushVersions({"backbone@1"}, key_.get()).status());
+  ASSERT_OK_AND_ASSIGN(auto node, OpenNode("a", &key_->public_key()));
+  auto [pack, original] = DamagePack(remote(), *node, "backbone");
+  auto damaged = ReadVersionFile(*node, "backbone", 1, "model.safetensors");
+  ASSERT_FALSE(damaged.ok()) << "damaged bytes were served";
+  EXPECT_TRUE(damaged.status().IsCorruption()) << damaged.status().ToString();
+  ASSERT_OK(remote().Put(pack, original));
+  ASSERT_OK_AND_ASSIGN(auto repaired, ReadVersionFile(*node, "backbone", 1, "model.safetensors"));
+  EXPECT_EQ(repaired, base_);
+}
+
+TEST_F(NodeStoreTest, ASubstitutedVersionObjectIsRefused) {
+  ASSERT_OK(PushVersions({"backbone@1", "pets@1"}, key_.get()).status());
+  ASSERT_OK_AND_ASSIGN(auto versions, remote().List(remote_keys::kVersionPrefix));
+  ASSERT_EQ(versions.size(), 2u);
+  // Swap the two objects' contents: each then fails its name.
+  ASSERT_OK_AND_ASSIGN(std::string first, remote().Get(versions[0].key));
+  ASSERT_OK_AND_ASSIGN(std::string second, remote().Get(versions[1].key));
+  ASSERT_OK(remote().Put(versions[0].key, second));
+  ASSERT_OK(remote().Put(versions[1].key, first));
+  ASSERT_OK_AND_ASSIGN(auto node, OpenNode("a", &key_->public_key()));
+  EXPECT_TRUE(node->Catalog()->models().empty()) << "a substituted version was shown";
+}
+
+TEST_F(NodeStoreTest, ANodeServesItsCacheWhileTheRemoteIsDown) {
+  ASSERT_OK(PushVersions({}, key_.get()).status());
+  {
+    ASSERT_OK_AND_ASSIGN(auto node, OpenNode("a", &key_->public_key()));
+    ASSERT_OK(ReadVersionFile(*node, "backbone", 1, "model.safetensors").status());
+  }
+  MisbehavingPeer dead(MisbehavingPeer::Mode::kCloseAtOnce);
+  ASSERT_OK_AND_ASSIGN(auto offline,
+                       OpenNode("a", &key_->public_key(), uint64_t{1} << 30, dead.endpoint()));
+  EXPECT_EQ(offline->Catalog()->models().size(), 2u) << "the cached catalog was not used";
+  ASSERT_OK_AND_ASSIGN(auto cached, ReadVersionFile(*offline, "backbone", 1, "model.safetensors"));
+  EXPECT_EQ(cached, base_);
+  // What was never fetched fails, as an I/O error (EIO at the mount), in time.
+  const auto started = std::chrono::steady_clock::now();
+  auto missing = ReadVersionFile(*offline, "pets", 1, "model.safetensors");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kIOError) << missing.status().ToString();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30));
+}
+
+TEST_F(NodeStoreTest, TheCacheKeepsToItsBoundAndGivesDiskBack) {
+  ASSERT_OK(PushVersions({}, key_.get()).status());
+  const uint64_t bound = 4 * kMiB;
+  ASSERT_OK_AND_ASSIGN(auto node, OpenNode("small", &key_->public_key(), bound));
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_OK_AND_ASSIGN(auto base, ReadVersionFile(*node, "backbone", 1, "model.safetensors"));
+    EXPECT_EQ(base, base_);
+    ASSERT_OK_AND_ASSIGN(auto tuned, ReadVersionFile(*node, "pets", 1, "model.safetensors"));
+    EXPECT_EQ(tuned, tuned_);
+  }
+  node.reset();
+  // The cache holds at most its bound plus one chunk (what a reader needed
+  // last), even counted on disk after the database closed.
+  ASSERT_OK_AND_ASSIGN(auto reopened, OpenNode("small", &key_->public_key(), bound));
+  ASSERT_OK_AND_ASSIGN(StoreStats stats, reopened->Stats());
+  EXPECT_LE(stats.disk_bytes, bound + 2 * kMiB + (uint64_t{1} << 20) * 8)
+      << "evicted chunks stayed on disk";
+}
+
+}  // namespace
+}  // namespace re2po::testing
