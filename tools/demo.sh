@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on an embedded default: installs what is missing, builds,
-# generates a small seeded model zoo (tools/bench/gen_models.py --preset
+# generates a small seeded model zoo (tools/bench/gen-models --preset
 # smoke), imports every <model>/<version> into a fresh store, mounts it,
 # lists it, loads a model back through the mount and unmounts.
 #
@@ -21,7 +21,7 @@ rm -rf "$STORE" "$SAMPLES"
 mkdir -p "$MNT"
 
 echo "== generating sample models into $SAMPLES"
-/usr/bin/python3 tools/bench/gen_models.py --preset smoke --out "$SAMPLES" --quiet >/dev/null
+tools/bench/gen-models --preset smoke --out "$SAMPLES" --quiet >/dev/null
 
 echo "== importing them into $STORE"
 "$RE2PO" --store "$STORE" init

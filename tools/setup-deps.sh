@@ -8,7 +8,7 @@ PACKAGES=(
   libfuse3-dev fuse3 librocksdb-dev libzstd-dev zstd libsnappy-dev libhdf5-dev libxxhash-dev
   libspdlog-dev libfmt-dev libssl-dev libcurl4-openssl-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-numpy python3-torch python3-torchvision python3-onnx python3-h5py
+  python3 python3-numpy python3-torch python3-torchvision python3-onnx python3-h5py python3-mypy
   fio attr util-linux e2fsprogs python3-yaml systemd man-db groff dpkg-dev file
 )
 PACKAGES+=("$@")

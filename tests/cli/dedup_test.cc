@@ -1,6 +1,6 @@
 // Issue #4's proofs: tensor-aware chunking stores each distinct tensor once,
 // whatever file, name, order or format it arrives in. Models are generated
-// at test time by tools/bench/gen_models.py with Debian's python3-torch.
+// at test time by tools/bench/gen-models with Debian's python3-torch.
 #include <set>
 
 #include "tests/cli/cli_fixture.h"
@@ -22,8 +22,7 @@ class DedupTest : public CliTest {
   nlohmann::json Generate(const std::string& scenario) {
     fs::path out = Dir(scenario);
     CommandResult result =
-        RunCommand("/usr/bin/python3 " +
-                   ShellQuote(std::string(RE2PO_SOURCE_DIR) + "/tools/bench/gen_models.py") +
+        RunCommand(ShellQuote(std::string(RE2PO_SOURCE_DIR) + "/tools/bench/gen-models") +
                    " --quiet --scenario " + scenario + " --out " + Q(out));
     EXPECT_EQ(result.exit_code, 0) << result.err;
     return nlohmann::json::parse(result.out, nullptr, false);

@@ -1,6 +1,8 @@
-"""Tests for tools/bench/gen_models.py (stdlib unittest; needs /usr/bin/python3
-with python3-torch, python3-torchvision, python3-onnx, python3-h5py).
+"""Tests for the model-zoo generator, tools/bench/gen-models
+(re2po_bench.modelgen; stdlib unittest; needs /usr/bin/python3 with
+python3-torch, python3-torchvision, python3-onnx, python3-h5py).
 
+    export PYTHONPATH=tools/bench
     /usr/bin/python3 -m unittest discover -s tests/python
 """
 
@@ -9,28 +11,24 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import unittest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
-BENCH = os.path.join(ROOT, "tools", "bench")
-GEN = os.path.join(BENCH, "gen_models.py")
-sys.path.insert(0, BENCH)
+from bench_package import GEN_MODELS
 
 try:
-    import torch  # noqa: E402
-    import onnx  # noqa: E402
-    import onnx.numpy_helper  # noqa: E402
-    import h5py  # noqa: E402
+    import torch
+    import onnx
+    import onnx.numpy_helper
+    import h5py
     HAVE_STACK = True
 except ImportError as e:  # pragma: no cover
     HAVE_STACK = False
     MISSING = str(e)
 
 if HAVE_STACK:
-    import gen_models  # noqa: E402
+    from re2po_bench.modelgen.presets import ALL_SCENARIO_KINDS
+    from re2po_bench.modelgen.writers.safetensors import read_safetensors
 
 
 def _sha_tree(root):
@@ -45,11 +43,11 @@ def _sha_tree(root):
 
 
 def _run_gen(*args):
-    cmd = [sys.executable, GEN, "--quiet"] + list(args)
+    cmd = [GEN_MODELS, "--quiet"] + list(args)
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        text=True, timeout=300)
     if r.returncode != 0:
-        raise AssertionError("gen_models failed: %s\n%s" % (cmd, r.stderr))
+        raise AssertionError("gen-models failed: %s\n%s" % (cmd, r.stderr))
     return r.stdout
 
 
@@ -100,7 +98,7 @@ class SmokeZooTest(unittest.TestCase):
 
     def test_every_scenario_and_format_in_manifest(self):
         scen = {e["scenario"] for e in self.manifest["models"]}
-        for s in gen_models.ALL_SCENARIO_KINDS:
+        for s in ALL_SCENARIO_KINDS:
             self.assertIn(s, scen)
         fmts = {e["format"] for e in self.manifest["models"]}
         self.assertEqual(fmts, {"pt", "onnx", "safetensors", "h5"})
@@ -145,7 +143,7 @@ class SmokeZooTest(unittest.TestCase):
                                                           h5py.h5d.COMPACT))
                         self.assertIsNone(f[name].compression)
             elif e["format"] == "safetensors":
-                t = gen_models.read_safetensors(p)
+                t = read_safetensors(p)
                 self.assertEqual(len(t), e["tensor_count"])
                 with open(p, "rb") as fh:
                     n = int.from_bytes(fh.read(8), "little")
@@ -268,13 +266,13 @@ class SmokeZooTest(unittest.TestCase):
             if t.is_floating_point():
                 self.assertEqual(h[k].dtype, torch.float16)
                 self.assertTrue(torch.equal(h[k], t.half()))
-        st = gen_models.read_safetensors(
+        st = read_safetensors(
             self.path("mobilenet_v2-fp16"))
         self.assertTrue(any(v[0] == "F16" for v in st.values()))
 
     def test_formats_carry_the_same_bytes(self):
         base = self.sd("resnet18")
-        st = gen_models.read_safetensors(self.path("resnet18-safetensors"))
+        st = read_safetensors(self.path("resnet18-safetensors"))
         self.assertEqual(list(st.keys()), list(base.keys()))
         for k, t in base.items():
             dtype, shape, data = st[k]

@@ -2,6 +2,7 @@
 
 Every system has the same small interface:
   check()            -> None, or why it cannot run here
+  prepare_async()    start slow one-time set-up in the background
   reset(root)        a fresh, empty store under root
   ingest(version)    store one model version (a directory); returns a dict
                      of what the tool itself reported (may be empty)
@@ -17,20 +18,25 @@ import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from .util import (BenchError, du_bytes, find_pids, is_mounted, log,
+from .util import (BenchError, Json, du_bytes, find_pids, is_mounted, log,
                    parse_json_tail, rmtree, run, unmount, wait_for)
+from .zoo import Version
+
+DEFAULT_MOUNT_LAYOUT = "{model}/{version}/{file}"
 
 
+@dataclass
 class Mount:
-    def __init__(self, system, mp, path_for, pid=None, proc=None):
-        self.system = system
-        self.mp = mp
-        self.path_for = path_for
-        self.pid = pid
-        self.proc = proc
+    system: "System"
+    mp: str
+    path_for: Callable[[str], str]  # a set-relative path -> its mounted path
+    pid: int | None = None  # the mount daemon, when it can be found
+    proc: "subprocess.Popen[bytes] | None" = None  # when we started it
 
-    def unmount(self):
+    def unmount(self) -> None:
         unmount(self.mp)
         if self.proc is not None:
             try:
@@ -44,37 +50,43 @@ class System:
     name = "?"
     label = "?"
     mountable = False
-    tools = ()
+    tools: tuple[str, ...] = ()
 
-    def __init__(self, work):
+    def __init__(self, work: str) -> None:
         self.work = work
-        self.root = None
+        self.root = ""  # set by reset()
         self.zoo_root = "/"  # where the ingested versions lived (mount paths)
+        # set by the driver from the size phase: reads need an ingested store
+        self.ready_for_reads = False
+        self.not_ready_reason: str | None = "no ingested store"
 
-    def check(self):
+    def check(self) -> str | None:
         for t in self.tools:
             if shutil.which(t) is None:
                 return "%s not installed" % t
         return None
 
-    def reset(self, root):
+    def prepare_async(self) -> None:
+        pass
+
+    def reset(self, root: str) -> None:
         rmtree(root)
         os.makedirs(root)
         self.root = root
 
-    def store_dir(self):
+    def store_dir(self) -> str:
         return self.root
 
-    def ingest(self, version):
+    def ingest(self, version: Version) -> Json:
         raise NotImplementedError
 
-    def finalize(self):
+    def finalize(self) -> Json:
         return {}
 
-    def stored(self):
+    def stored(self) -> dict[str, int]:
         return du_bytes(self.store_dir())
 
-    def mount(self, mp):
+    def mount(self, mp: str) -> Mount:
         raise BenchError("%s cannot mount" % self.name)
 
 
@@ -85,71 +97,78 @@ class Re2po(System):
     label = "Re2po"
     mountable = True
 
-    def __init__(self, work, binary, cache_size=None,
-                 layout="{model}/{version}/{file}"):
+    def __init__(self, work: str, binary: str | None,
+                 cache_size: str | None = None,
+                 layout: str = DEFAULT_MOUNT_LAYOUT) -> None:
         super().__init__(work)
         self.binary = binary
         self.cache_size = cache_size
         self.layout = layout
 
-    def check(self):
+    def check(self) -> str | None:
         if not self.binary:
             return "no re2po binary (pass --re2po PATH)"
         if not os.access(self.binary, os.X_OK):
             return "re2po binary %s not found or not executable" % self.binary
         return None
 
-    def cli(self, *args, timeout=600, check=True):
-        return run([self.binary, "--store", self.store_dir()] + list(args),
+    def _binary(self) -> str:
+        if not self.binary:
+            raise BenchError("no re2po binary (pass --re2po PATH)")
+        return self.binary
+
+    def cli(self, *args: str, timeout: float = 600,
+            check: bool = True) -> "subprocess.CompletedProcess[str]":
+        return run([self._binary(), "--store", self.store_dir()] + list(args),
                    timeout=timeout, check=check)
 
-    def store_dir(self):
+    def store_dir(self) -> str:
         return os.path.join(self.root, "store")
 
-    def reset(self, root):
+    def reset(self, root: str) -> None:
         super().reset(root)
         self.cli("init")
 
-    def ingest(self, version, model=None, ver=None):
-        ref = "%s@%s" % (model or version.model, ver or version.version)
-        r = self.cli("import", ref, version.dir, "--json")
+    def ingest(self, version: Version) -> Json:
+        r = self.cli("import", version.ref, version.dir, "--json")
         try:
             return parse_json_tail(r.stdout)
         except BenchError:
             return {}
 
-    def import_path(self, ref, path, json_out=False):
-        args = ["import", ref, path] + (["--json"] if json_out else [])
-        return self.cli(*args)
+    def import_path(self, ref: str,
+                    path: str) -> "subprocess.CompletedProcess[str]":
+        return self.cli("import", ref, path)
 
-    def finalize(self):
+    def finalize(self) -> Json:
         t0 = time.perf_counter()
         self.cli("gc", timeout=3600)
         gc_s = time.perf_counter() - t0
-        info = {"gc_seconds": gc_s}
+        info: Json = {"gc_seconds": gc_s}
         try:
             info["stats"] = parse_json_tail(self.cli("stats", "--json").stdout)
         except BenchError as e:
             info["stats_error"] = str(e)
         return info
 
-    def rel_to_mount(self, rel):
+    def rel_to_mount(self, rel: str) -> str:
         parts = rel.split(os.sep)
         model, version, fname = parts[0], parts[1], os.sep.join(parts[2:])
         return self.layout.format(model=model, version=version, file=fname)
 
-    def model_dir(self, mp, model):
+    def model_dir(self, mp: str, model: str) -> str:
         prefix = self.layout.split("{version}")[0]
         return os.path.join(mp, prefix.format(model=model))
 
-    def mount(self, mp):
+    def mount(self, mp: str) -> Mount:
         os.makedirs(mp, exist_ok=True)
-        args = [self.binary, "--store", self.store_dir(), "mount", mp]
+        args = [self._binary(), "--store", self.store_dir(), "mount", mp]
         if self.cache_size:
             args += ["-o", "cache_size=%s" % self.cache_size]
         run(args, timeout=120)
         if not wait_for(lambda: is_mounted(mp), 30):
             raise BenchError("re2po mount returned but %s is not mounted" % mp)
+        # the daemon forked away from `re2po mount`: find it by command line
         pids = [p for p in find_pids("mount", mp) if p != os.getpid()]
         pid = max(pids) if pids else None
         return Mount(self, mp, lambda rel: os.path.join(
@@ -163,7 +182,7 @@ class ZstdPerFile(System):
     label = "zstd -3 per file"
     tools = ("zstd",)
 
-    def ingest(self, version):
+    def ingest(self, version: Version) -> Json:
         for src, rel in zip(version.files, version.rel_files):
             dst = os.path.join(self.root, rel + ".zst")
             os.makedirs(os.path.dirname(dst), exist_ok=True)
@@ -178,7 +197,7 @@ class WholeFileDedup(System):
     name = "wholefile"
     label = "whole-file dedup"
 
-    def ingest(self, version):
+    def ingest(self, version: Version) -> Json:
         new = 0
         for src in version.files:
             h = hashlib.sha256()
@@ -201,15 +220,17 @@ class _TemplateRepo(System):
     """Peers whose init is slow (key derivation, fsyncs): init once into a
     template and copy it for every fresh store."""
 
-    _thread = None
-    _thread_error = None
+    def __init__(self, work: str) -> None:
+        super().__init__(work)
+        self._thread: threading.Thread | None = None
+        self._thread_error: BenchError | None = None
 
-    def _template(self):
+    def _template(self) -> str:
         raise NotImplementedError
 
-    def prepare_async(self):
+    def prepare_async(self) -> None:
         """Start creating the template in the background (it is slow)."""
-        def work():
+        def work() -> None:
             try:
                 self._template()
             except BenchError as e:
@@ -217,7 +238,7 @@ class _TemplateRepo(System):
         self._thread = threading.Thread(target=work, daemon=True)
         self._thread.start()
 
-    def _wait_template(self):
+    def _wait_template(self) -> str:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
@@ -225,7 +246,7 @@ class _TemplateRepo(System):
                 raise self._thread_error
         return self._template()
 
-    def reset(self, root):
+    def reset(self, root: str) -> None:
         rmtree(root)
         os.makedirs(root)
         self.root = root
@@ -239,20 +260,20 @@ class Restic(_TemplateRepo):
     mountable = True
     tools = ("restic",)
 
-    def __init__(self, work):
+    def __init__(self, work: str) -> None:
         super().__init__(work)
-        self.snapshots = {}
+        self.snapshots: dict[str, str] = {}
 
-    def env(self, repo=None):
+    def env(self, repo: str | None = None) -> dict[str, str]:
         return {"RESTIC_REPOSITORY": repo or self.store_dir(),
                 "RESTIC_PASSWORD": "re2po-bench",
                 "RESTIC_CACHE_DIR": os.path.join(self.root or self.work,
                                                  "cache")}
 
-    def store_dir(self):
+    def store_dir(self) -> str:
         return os.path.join(self.root, "repo")
 
-    def _template(self):
+    def _template(self) -> str:
         tpl = os.path.join(self.work, "templates", "restic")
         if not os.path.exists(os.path.join(tpl, "config")):
             rmtree(tpl)
@@ -261,11 +282,11 @@ class Restic(_TemplateRepo):
             run(["restic", "init"], env=self.env(tpl), timeout=300)
         return tpl
 
-    def reset(self, root):
+    def reset(self, root: str) -> None:
         super().reset(root)
         self.snapshots = {}
 
-    def ingest(self, version):
+    def ingest(self, version: Version) -> Json:
         r = run(["restic", "backup", "--json", "-q", version.dir],
                 env=self.env(), timeout=1800)
         summary = parse_json_tail(r.stdout)
@@ -274,25 +295,27 @@ class Restic(_TemplateRepo):
             self.snapshots[version.ref] = sid
         return {"new_bytes": summary.get("data_added"), "snapshot": sid}
 
-    def mount(self, mp):
+    def mount(self, mp: str) -> Mount:
         os.makedirs(mp, exist_ok=True)
-        logf = open(os.path.join(self.root, "mount.log"), "w")
-        proc = subprocess.Popen(["restic", "mount", "--no-lock", mp],
-                                env=dict(os.environ, **self.env()),
-                                stdout=logf, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
+        with open(os.path.join(self.root, "mount.log"), "w") as logf:
+            proc = subprocess.Popen(["restic", "mount", "--no-lock", mp],
+                                    env=dict(os.environ, **self.env()),
+                                    stdout=logf, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL)
         ok = wait_for(lambda: is_mounted(mp) and os.path.isdir(
             os.path.join(mp, "ids")) and os.listdir(os.path.join(mp, "ids")),
             60)
         if not ok:
             proc.terminate()
             raise BenchError("restic mount did not come up")
-        def path_for(rel):
+
+        def path_for(rel: str) -> str:
             parts = rel.split(os.sep)
             sid = self.snapshots["%s@%s" % (parts[0], parts[1])]
             src = os.path.join(self.zoo_root, rel)
             return os.path.join(mp, "ids", sid, src.lstrip("/"))
         return Mount(self, mp, path_for, pid=proc.pid, proc=proc)
+
 
 # ------------------------------------------------------------------- borg
 
@@ -302,16 +325,16 @@ class Borg(_TemplateRepo):
     mountable = True
     tools = ("borg",)
 
-    def env(self):
+    def env(self) -> dict[str, str]:
         return {"BORG_BASE_DIR": os.path.join(self.root or self.work, "base"),
                 "BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK": "yes",
                 "BORG_RELOCATED_REPO_ACCESS_IS_OK": "yes",
                 "BORG_PASSPHRASE": ""}
 
-    def store_dir(self):
+    def store_dir(self) -> str:
         return os.path.join(self.root, "repo")
 
-    def _template(self):
+    def _template(self) -> str:
         tpl = os.path.join(self.work, "templates", "borg")
         if not os.path.exists(os.path.join(tpl, "config")):
             rmtree(tpl)
@@ -324,10 +347,10 @@ class Borg(_TemplateRepo):
         return tpl
 
     @staticmethod
-    def archive(version):
+    def archive(version: Version) -> str:
         return ("%s_%s" % (version.model, version.version)).replace("/", "_")
 
-    def ingest(self, version):
+    def ingest(self, version: Version) -> Json:
         r = run(["borg", "create", "--json", "--compression", "zstd,3",
                  "%s::%s" % (self.store_dir(), self.archive(version)),
                  version.dir], env=self.env(), timeout=1800)
@@ -335,15 +358,15 @@ class Borg(_TemplateRepo):
         stats = info.get("archive", {}).get("stats", {})
         return {"new_bytes": stats.get("deduplicated_size")}
 
-    def mount(self, mp):
+    def mount(self, mp: str) -> Mount:
         os.makedirs(mp, exist_ok=True)
         run(["borg", "mount", self.store_dir(), mp], env=self.env(),
             timeout=120)
         if not wait_for(lambda: is_mounted(mp), 30):
             raise BenchError("borg mount did not come up")
-        pids = [p for p in find_pids("borg", "mount", mp)]
+        pids = find_pids("borg", "mount", mp)
 
-        def path_for(rel):
+        def path_for(rel: str) -> str:
             parts = rel.split(os.sep)
             arch = ("%s_%s" % (parts[0], parts[1])).replace("/", "_")
             src = os.path.join(self.zoo_root, rel)
@@ -358,7 +381,7 @@ class Casync(System):
     label = "casync (zstd)"
     tools = ("casync",)
 
-    def ingest(self, version):
+    def ingest(self, version: Version) -> Json:
         idx = os.path.join(self.root, "index", "%s_%s.caidx" % (
             version.model, version.version))
         os.makedirs(os.path.dirname(idx), exist_ok=True)
@@ -368,22 +391,28 @@ class Casync(System):
         return {}
 
 
-def make_systems(work, names, re2po_binary=None, cache_size=None,
-                 layout="{model}/{version}/{file}"):
-    out = []
+# every system --systems accepts, in report order
+SYSTEM_CLASSES: dict[str, type[System]] = {
+    "re2po": Re2po, "zstd": ZstdPerFile, "wholefile": WholeFileDedup,
+    "restic": Restic, "borg": Borg, "casync": Casync,
+}
+ALL_SYSTEMS = list(SYSTEM_CLASSES)
+
+
+def tools_needed(names: list[str]) -> list[str]:
+    """The peer tools the named systems run, in report order."""
+    return [t for n, cls in SYSTEM_CLASSES.items() if n in names
+            for t in cls.tools]
+
+
+def make_systems(work: str, names: list[str], re2po_binary: str | None = None,
+                 cache_size: str | None = None,
+                 layout: str = DEFAULT_MOUNT_LAYOUT) -> list[System]:
+    out: list[System] = []
     for n in names:
-        if n == "re2po":
-            out.append(Re2po(work, re2po_binary, cache_size, layout))
-        elif n == "zstd":
-            out.append(ZstdPerFile(work))
-        elif n == "wholefile":
-            out.append(WholeFileDedup(work))
-        elif n == "restic":
-            out.append(Restic(work))
-        elif n == "borg":
-            out.append(Borg(work))
-        elif n == "casync":
-            out.append(Casync(work))
-        else:
+        cls = SYSTEM_CLASSES.get(n)
+        if cls is None:
             raise SystemExit("unknown system %r" % n)
+        out.append(Re2po(work, re2po_binary, cache_size, layout)
+                   if cls is Re2po else cls(work))
     return out

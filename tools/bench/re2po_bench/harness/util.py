@@ -1,7 +1,7 @@
 """Small helpers shared by the benchmark harness: commands, timing, stats,
-disk usage, page-cache control, file reading."""
+disk usage, page-cache control, file reading, mounts, /proc."""
 
-import hashlib
+import functools
 import json
 import os
 import shutil
@@ -9,33 +9,39 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 MiB = 1024 * 1024
+
+# A JSON object as the results file holds it.
+Json = dict[str, Any]
 
 
 class BenchError(RuntimeError):
     pass
 
 
-def log(msg):
+def log(msg: str) -> None:
     print("[bench %s] %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr,
           flush=True)
 
 
-def run(cmd, env=None, cwd=None, timeout=600, check=True, capture=True,
-        input_text=None):
-    """Run a command; returns CompletedProcess (text). Raises BenchError."""
+def run(cmd: Sequence[str], env: Mapping[str, str] | None = None,
+        cwd: str | None = None, timeout: float = 600, check: bool = True
+        ) -> "subprocess.CompletedProcess[str]":
+    """Run a command; returns CompletedProcess (text). Raises BenchError.
+
+    env adds to this process's environment rather than replacing it.
+    """
     full_env = None
     if env:
         full_env = dict(os.environ)
         full_env.update(env)
     try:
         r = subprocess.run(cmd, env=full_env, cwd=cwd, timeout=timeout,
-                           stdout=subprocess.PIPE if capture else None,
-                           stderr=subprocess.PIPE if capture else None,
-                           text=True, input=input_text,
-                           stdin=None if input_text is not None
-                           else subprocess.DEVNULL)
+                           capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL)
     except FileNotFoundError as e:
         raise BenchError("%s: not found (%s)" % (cmd[0], e))
     except subprocess.TimeoutExpired:
@@ -47,14 +53,7 @@ def run(cmd, env=None, cwd=None, timeout=600, check=True, capture=True,
     return r
 
 
-def timed(fn, *a, **kw):
-    """(seconds, result) of fn(*a, **kw), measured with perf_counter."""
-    t0 = time.perf_counter()
-    res = fn(*a, **kw)
-    return time.perf_counter() - t0, res
-
-
-def summarize(values):
+def summarize(values: Iterable[float | None]) -> Json | None:
     """Median, min, max and n of measured values (None when empty)."""
     vals = [v for v in values if v is not None]
     if not vals:
@@ -63,9 +62,10 @@ def summarize(values):
             "max": max(vals), "n": len(vals), "values": vals}
 
 
-def ratios(num, den):
+def ratios(num: Iterable[float | None],
+           den: Iterable[float | None]) -> Json | None:
     """Pair-by-pair ratios num[i]/den[i] of values measured in the same run."""
-    out = []
+    out: list[float | None] = []
     for a, b in zip(num, den):
         if a is None or b is None or b == 0:
             continue
@@ -73,7 +73,7 @@ def ratios(num, den):
     return summarize(out)
 
 
-def du_bytes(path):
+def du_bytes(path: str) -> dict[str, int]:
     """Disk usage (allocated blocks) and apparent size of a tree, in bytes."""
     if not os.path.exists(path):
         return {"disk": 0, "apparent": 0}
@@ -82,37 +82,36 @@ def du_bytes(path):
     return {"disk": disk, "apparent": apparent}
 
 
-def have(tool):
+def have(tool: str) -> bool:
     return shutil.which(tool) is not None
 
 
-_DROP_OK = None
+@functools.cache
+def can_drop_caches() -> bool:
+    """Whether this process may drop the page cache (tried once: root in a
+    container may still find /proc/sys read-only)."""
+    try:
+        _write_drop_caches()
+        return True
+    except OSError:
+        return False
 
 
-def can_drop_caches():
-    global _DROP_OK
-    if _DROP_OK is None:
-        try:
-            os.sync()
-            with open("/proc/sys/vm/drop_caches", "w") as f:
-                f.write("3\n")
-            _DROP_OK = True
-        except OSError:
-            _DROP_OK = False
-    return _DROP_OK
-
-
-def drop_caches():
-    """Drop the page cache; raises BenchError when not permitted."""
-    if not can_drop_caches():
-        raise BenchError("cannot write /proc/sys/vm/drop_caches (need root "
-                         "outside a read-only /proc)")
+def _write_drop_caches() -> None:
     os.sync()
     with open("/proc/sys/vm/drop_caches", "w") as f:
         f.write("3\n")
 
 
-def read_files(paths, block=1 * MiB):
+def drop_caches() -> None:
+    """Drop the page cache; raises BenchError when not permitted."""
+    if not can_drop_caches():
+        raise BenchError("cannot write /proc/sys/vm/drop_caches (need root "
+                         "outside a read-only /proc)")
+    _write_drop_caches()
+
+
+def read_files(paths: Iterable[str], block: int = 1 * MiB) -> int:
     """Read every file sequentially; returns bytes read."""
     buf = bytearray(block)
     mv = memoryview(buf)
@@ -130,43 +129,35 @@ def read_files(paths, block=1 * MiB):
     return total
 
 
-def sha256_file(path, block=4 * MiB):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(block)
-            if not b:
-                break
-            h.update(b)
-    return h.hexdigest()
-
-
-def rmtree(path):
+def rmtree(path: str) -> None:
     if os.path.lexists(path):
         shutil.rmtree(path, ignore_errors=False)
 
 
-def parse_json_tail(text):
+def parse_json_tail(text: str) -> Json:
     """The last JSON object printed (tools print progress lines first)."""
     text = text.strip()
     try:
-        return json.loads(text)
+        obj: Json = json.loads(text)
+        return obj
     except ValueError:
         pass
     for line in reversed(text.splitlines()):
         line = line.strip()
         if line.startswith("{"):
             try:
-                return json.loads(line)
+                obj = json.loads(line)
+                return obj
             except ValueError:
                 continue
     start = text.rfind("\n{")
     if start >= 0:
-        return json.loads(text[start + 1:])
+        obj = json.loads(text[start + 1:])
+        return obj
     raise BenchError("no JSON object in output: %r" % text[-200:])
 
 
-def is_mounted(path):
+def is_mounted(path: str) -> bool:
     path = os.path.realpath(path)
     with open("/proc/self/mounts") as f:
         for line in f:
@@ -176,7 +167,7 @@ def is_mounted(path):
     return False
 
 
-def unmount(path, timeout=30):
+def unmount(path: str, timeout: float = 30) -> None:
     """Unmount a FUSE mount point (fusermount3 -u, then umount)."""
     if not is_mounted(path):
         return
@@ -194,16 +185,17 @@ def unmount(path, timeout=30):
         run(["umount", "-l", path], check=False)
 
 
-def wait_for(pred, timeout, interval=0.02):
+def wait_for(pred: Callable[[], Any], timeout: float,
+             interval: float = 0.02) -> bool:
     deadline = time.time() + timeout
     while time.time() < deadline:
         if pred():
             return True
         time.sleep(interval)
-    return pred()
+    return bool(pred())
 
 
-def proc_status(pid):
+def proc_status(pid: int) -> dict[str, int]:
     """VmRSS/VmHWM in bytes from /proc/<pid>/status."""
     out = {}
     try:
@@ -217,7 +209,7 @@ def proc_status(pid):
     return out
 
 
-def find_pids(*needles):
+def find_pids(*needles: str) -> list[int]:
     """PIDs whose command line contains every needle (read-only scan)."""
     pids = []
     for d in os.listdir("/proc"):
@@ -233,7 +225,7 @@ def find_pids(*needles):
     return pids
 
 
-def fmt_bytes(n):
+def fmt_bytes(n: float | None) -> str:
     if n is None:
         return "n/a"
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):

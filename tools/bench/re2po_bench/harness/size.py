@@ -4,11 +4,15 @@ a fresh store of every system; measure wall time and stored bytes."""
 import collections
 import os
 import time
+from typing import Any
 
-from .util import BenchError, MiB, du_bytes, log, ratios, read_files, summarize
+from .systems import System
+from .util import (BenchError, Json, MiB, du_bytes, log, ratios, read_files,
+                   summarize)
+from .zoo import Zoo
 
 
-def _ingest_once(system, zoo, root):
+def _ingest_once(system: System, zoo: Zoo, root: str) -> Json:
     """One full ingest into a fresh store. Returns the run record."""
     read_files([f for v in zoo.versions for f in v.files])  # warm source
     system.zoo_root = zoo.root
@@ -47,8 +51,9 @@ def _ingest_once(system, zoo, root):
         per_version=per_version)
 
 
-def run_size(zoo, systems, work, runs, warmup):
-    res = collections.OrderedDict()
+def run_size(zoo: Zoo, systems: list[System], work: str, runs: int,
+             warmup: int) -> Json:
+    res: dict[str, Any] = collections.OrderedDict()
     active = []
     for s in systems:
         reason = s.check()
@@ -105,10 +110,10 @@ def run_size(zoo, systems, work, runs, warmup):
                                    warmup=warmup, systems=res)
 
 
-def per_scenario(per_version):
+def per_scenario(per_version: list[Json]) -> Json:
     """Bytes each scenario's versions added (tool-reported when the tool
     reports it, else the store's apparent-size growth)."""
-    out = collections.OrderedDict()
+    out: Json = collections.OrderedDict()
     for pv in per_version:
         added = pv["tool_new_bytes"]
         src = "tool"

@@ -6,13 +6,15 @@ import os
 import struct
 import subprocess
 import time
+from collections.abc import Iterable
 
-from .util import BenchError, log, rmtree, summarize
+from .systems import Re2po
+from .util import BenchError, Json, log, rmtree, summarize
 
 TINY_MODEL = "tiny"
 
 
-def _tiny_file(path, i):
+def _tiny_file(path: str, i: int) -> None:
     """A ~4 KiB safetensors file whose tensor differs for every version."""
     data = struct.pack("<Q", i) * 512
     header = ('{"w":{"dtype":"I64","shape":[512],"data_offsets":[0,%d]}}'
@@ -22,7 +24,7 @@ def _tiny_file(path, i):
         f.write(struct.pack("<Q", len(header)) + header + data)
 
 
-def _listing(model_dir):
+def _listing(model_dir: str) -> tuple[float, float, int]:
     """(seconds for listdir, seconds for listdir+lstat (like ls -l), n)."""
     t0 = time.perf_counter()
     names = os.listdir(model_dir)
@@ -33,17 +35,22 @@ def _listing(model_dir):
     return t1 - t0, t2 - t0, len(names)
 
 
-def _ls_command(model_dir):
+def _ls_command(model_dir: str) -> float:
     t0 = time.perf_counter()
     subprocess.run(["ls", model_dir], stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, check=True)
     return time.perf_counter() - t0
 
 
-def _mount_and_list(re2po, mp, n, mount_runs, warm_repeats):
-    ready, cold_ls, cold_lsl, warm_ls, warm_lsl, ls_cmd = \
-        [], [], [], [], [], []
-    listed = None
+def _mount_and_list(re2po: Re2po, mp: str, n: int, mount_runs: int,
+                    warm_repeats: int) -> Json:
+    ready: list[float] = []
+    cold_ls: list[float] = []
+    cold_lsl: list[float] = []
+    warm_ls: list[float] = []
+    warm_lsl: list[float] = []
+    ls_cmd: list[float] = []
+    listed: int | None = None
     for _ in range(mount_runs):
         t0 = time.perf_counter()
         m = re2po.mount(mp)
@@ -72,8 +79,9 @@ def _mount_and_list(re2po, mp, n, mount_runs, warm_repeats):
         ls_command_s=summarize(ls_cmd), entries=listed)
 
 
-def run_scale(re2po, work, counts, mount_runs, warm_repeats=10):
-    res = collections.OrderedDict(model=TINY_MODEL, counts=list(counts),
+def run_scale(re2po: Re2po, work: str, counts: Iterable[int], mount_runs: int,
+              warm_repeats: int = 10) -> Json:
+    res: Json = collections.OrderedDict(model=TINY_MODEL, counts=list(counts),
                                   results=collections.OrderedDict())
     reason = re2po.check()
     if reason:
@@ -88,10 +96,10 @@ def run_scale(re2po, work, counts, mount_runs, warm_repeats=10):
     mp = os.path.join(work, "mnt", "scale")
     re2po.reset(root)
     have = 0
-    import_s = []
+    import_s: list[float] = []
     mount_error = None
     for n in sorted(counts):
-        r = collections.OrderedDict()
+        r: Json = collections.OrderedDict()
         res["results"][str(n)] = r
         try:
             t0 = time.perf_counter()

@@ -3,21 +3,23 @@
 import os
 import platform
 import shutil
+from collections.abc import Sequence
 
-from .util import BenchError, log, run
+from .util import BenchError, Json, log, run
 
 # tool -> Debian package
 PEER_PACKAGES = {"restic": "restic", "borg": "borgbackup",
                  "casync": "casync", "fio": "fio", "zstd": "zstd"}
 
 
-def ensure_tools(tools, allow_install=True):
+def ensure_tools(tools: Sequence[str],
+                 allow_install: bool = True) -> dict[str, str | None]:
     """Install the Debian packages of missing tools with apt-get.
 
     Returns {tool: None or a reason it is unavailable}.
     """
     missing = [t for t in tools if shutil.which(t) is None]
-    status = {t: None for t in tools}
+    status: dict[str, str | None] = {t: None for t in tools}
     if missing and allow_install:
         pkgs = sorted({PEER_PACKAGES[t] for t in missing
                        if t in PEER_PACKAGES})
@@ -40,7 +42,7 @@ def ensure_tools(tools, allow_install=True):
     return status
 
 
-def _first_line(cmd):
+def _first_line(cmd: Sequence[str]) -> str | None:
     try:
         r = run(cmd, check=False, timeout=30)
         text = (r.stdout or r.stderr or "").strip()
@@ -49,8 +51,8 @@ def _first_line(cmd):
         return None
 
 
-def tool_versions(re2po=None):
-    v = {}
+def tool_versions(re2po: str | None = None) -> dict[str, str | None]:
+    v: dict[str, str | None] = {}
     if re2po:
         v["re2po"] = (_first_line([re2po, "--version"]) or
                       "unknown (no --version)")
@@ -76,7 +78,7 @@ def tool_versions(re2po=None):
     return v
 
 
-def _cpu_model():
+def _cpu_model() -> str:
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -87,7 +89,7 @@ def _cpu_model():
     return platform.processor() or "unknown"
 
 
-def _mem_total():
+def _mem_total() -> int | None:
     with open("/proc/meminfo") as f:
         for line in f:
             if line.startswith("MemTotal:"):
@@ -95,7 +97,7 @@ def _mem_total():
     return None
 
 
-def _fs_of(path):
+def _fs_of(path: str) -> dict[str, str]:
     try:
         r = run(["df", "-T", "-P", path], check=False)
         lines = r.stdout.strip().splitlines()
@@ -108,7 +110,7 @@ def _fs_of(path):
     return {}
 
 
-def describe(workdir, re2po=None):
+def describe(workdir: str, re2po: str | None = None) -> Json:
     return {
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),

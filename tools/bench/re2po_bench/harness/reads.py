@@ -11,51 +11,74 @@ import os
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from .util import (BenchError, MiB, can_drop_caches, drop_caches, log,
+from re2po_bench.interpreter import TORCH_PYTHON, module_env
+
+from .systems import Mount, System
+from .util import (BenchError, Json, MiB, can_drop_caches, drop_caches, log,
                    proc_status, ratios, read_files, run, summarize)
+from .zoo import Zoo
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TORCH_PYTHON = "/usr/bin/python3"
+# a set-relative path -> the path to read it at
+PathFor = Callable[[str], str]
 
 
 # ------------------------------------------------------------- targets
 
-class NativeTarget:
-    name = "native"
-    label = "native files"
+class ReadTarget:
+    """Where the set's files are read from: cold() after dropping the page
+    cache (and remounting), warm() as they are."""
+    name = "?"
+    label = "?"
 
-    def __init__(self, zoo):
-        self.zoo = zoo
-        self.pid = None
+    @property
+    def pid(self) -> int | None:
+        """The process serving the reads, whose memory is measured."""
+        return None
 
-    def cold(self):
-        drop_caches()
-        return lambda rel: os.path.join(self.zoo.root, rel)
+    def cold(self) -> PathFor:
+        raise NotImplementedError
 
-    def warm(self):
-        return lambda rel: os.path.join(self.zoo.root, rel)
+    def warm(self) -> PathFor:
+        raise NotImplementedError
 
-    def close(self):
+    def close(self) -> None:
         pass
 
 
-class MountTarget:
+class NativeTarget(ReadTarget):
+    name = "native"
+    label = "native files"
+
+    def __init__(self, zoo: Zoo) -> None:
+        self.zoo = zoo
+
+    def cold(self) -> PathFor:
+        drop_caches()
+        return lambda rel: os.path.join(self.zoo.root, rel)
+
+    def warm(self) -> PathFor:
+        return lambda rel: os.path.join(self.zoo.root, rel)
+
+
+class MountTarget(ReadTarget):
     """A system's store seen through its FUSE mount."""
 
-    def __init__(self, system, mp):
+    def __init__(self, system: System, mp: str) -> None:
         self.system = system
         self.name = system.name
         self.label = system.label + " mount"
         self.mp = mp
-        self.mount = None
-        self.mount_seconds = []
+        self.mount: Mount | None = None
+        self.mount_seconds: list[float] = []
 
     @property
-    def pid(self):
+    def pid(self) -> int | None:
         return self.mount.pid if self.mount else None
 
-    def _fresh(self, drop):
+    def _fresh(self, drop: bool) -> PathFor:
         self.close()
         if drop:
             drop_caches()
@@ -64,15 +87,15 @@ class MountTarget:
         self.mount_seconds.append(time.perf_counter() - t0)
         return self.mount.path_for
 
-    def cold(self):
+    def cold(self) -> PathFor:
         return self._fresh(True)
 
-    def warm(self):
+    def warm(self) -> PathFor:
         if self.mount is None:
             return self._fresh(False)
         return self.mount.path_for
 
-    def close(self):
+    def close(self) -> None:
         if self.mount is not None:
             self.mount.unmount()
             self.mount = None
@@ -84,31 +107,35 @@ class Loader:
     """torch.load / onnx.load timed in a separate /usr/bin/python3 that
     imported torch and onnx once (import time is not part of a load)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.proc = subprocess.Popen(
-            [TORCH_PYTHON, "-u", os.path.join(HERE, "loader.py")],
+            [TORCH_PYTHON, "-u", "-m", "re2po_bench.harness.loader"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, text=True)
-        hello = self.proc.stdout.readline()
+            stderr=subprocess.DEVNULL, text=True, env=module_env())
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.requests = self.proc.stdin
+        self.replies = self.proc.stdout
+        hello = self.replies.readline()
         if not hello:
             raise BenchError("loader did not start (python3-torch/onnx?)")
         self.info = json.loads(hello)
 
-    def load(self, kind, path, repeat=2):
-        self.proc.stdin.write(json.dumps({"kind": kind, "path": path,
-                                          "repeat": repeat}) + "\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
+    def load(self, kind: str, path: str, repeat: int = 2) -> list[float]:
+        self.requests.write(json.dumps({"kind": kind, "path": path,
+                                        "repeat": repeat}) + "\n")
+        self.requests.flush()
+        line = self.replies.readline()
         if not line:
             raise BenchError("loader died")
         out = json.loads(line)
         if "error" in out:
             raise BenchError("load %s failed: %s" % (path, out["error"]))
-        return out["times"]
+        times: list[float] = out["times"]
+        return times
 
-    def close(self):
+    def close(self) -> None:
         if self.proc.poll() is None:
-            self.proc.stdin.close()
+            self.requests.close()
             try:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -117,7 +144,7 @@ class Loader:
 
 # ----------------------------------------------------------------- fio
 
-def _short_names(paths, workdir):
+def _short_names(paths: Sequence[str], workdir: str) -> list[str]:
     """fio caps an option value at 4096 bytes, and peers' mounts have long
     paths: hand fio short symlinks (l0, l1, ...) in a fresh directory."""
     links = os.path.join(workdir, "links")
@@ -133,7 +160,8 @@ def _short_names(paths, workdir):
     return names
 
 
-def fio_randread(paths, bs, seconds, workdir):
+def fio_randread(paths: Sequence[str], bs: str, seconds: int,
+                 workdir: str) -> Json:
     """fio random reads over the files (buffered, psync, 1 job)."""
     cmd = ["fio", "--name=randread-%s" % bs, "--rw=randread", "--bs=%s" % bs,
            "--ioengine=psync", "--readonly", "--time_based",
@@ -152,9 +180,11 @@ def fio_randread(paths, bs, seconds, workdir):
 
 # ----------------------------------------------------------- one run
 
-def _measure(target, zoo, rels, loads, fio_bs, fio_seconds, workdir, loader,
-             cold_ok):
-    rec = collections.OrderedDict()
+def _measure(target: ReadTarget, zoo: Zoo, rels: list[str],
+             loads: list[tuple[str, str]], fio_bs: Sequence[str],
+             fio_seconds: int, workdir: str, loader: Loader | None,
+             cold_ok: bool) -> Json:
+    rec: Json = collections.OrderedDict()
     total = sum(os.path.getsize(os.path.join(zoo.root, r)) for r in rels)
     # sequential, cold then warm
     pf = target.cold() if cold_ok else target.warm()
@@ -186,27 +216,29 @@ def _measure(target, zoo, rels, loads, fio_bs, fio_seconds, workdir, loader,
     return rec
 
 
-def parallel_read_rss(target, zoo, rels, threads, workdir):
+def parallel_read_rss(target: ReadTarget, zoo: Zoo, rels: list[str],
+                      threads: int, workdir: str) -> Json:
     """Peak RSS (VmHWM) of the mount daemon while `threads` readers read the
     whole set concurrently from a cold, fresh mount."""
     pf = target.cold()
-    pid = target.pid
-    if not pid:
+    found = target.pid
+    if not found:
         raise BenchError("could not find the %s mount daemon's pid" %
                          target.name)
+    pid: int = found
     paths = [pf(r) for r in rels]
-    errors = []
+    errors: list[str] = []
     peak = [0]
     done = threading.Event()
 
-    def reader(k):
+    def reader(k: int) -> None:
         try:
             order = paths[k % len(paths):] + paths[:k % len(paths)]
             read_files(order)
         except OSError as e:
             errors.append(str(e))
 
-    def sampler():
+    def sampler() -> None:
         while not done.is_set():
             peak[0] = max(peak[0], proc_status(pid).get("VmRSS", 0))
             time.sleep(0.02)
@@ -236,23 +268,28 @@ def parallel_read_rss(target, zoo, rels, threads, workdir):
 
 # ---------------------------------------------------------------- phase
 
-def run_reads(zoo, systems, work, runs, warmup, fio_seconds,
-              fio_bs=("4k", "128k"), rss_threads=4, peers_mount=True):
+def run_reads(zoo: Zoo, systems: list[System], work: str, runs: int,
+              warmup: int, fio_seconds: int,
+              fio_bs: Sequence[str] = ("4k", "128k"), rss_threads: int = 4,
+              peers_mount: bool = True) -> Json:
     cold_ok = can_drop_caches()
     rels = zoo.rel_files
     pt = zoo.find("resnet18") or zoo.first("base", "pt")
     onnx_v = zoo.find("resnet18-onnx") or zoo.first("formats", "onnx")
+    if pt is None:
+        raise BenchError("the model set has no base .pt model to load")
     loads = [("pt", pt.rel_files[0])]
     if onnx_v:
         loads.append(("onnx", onnx_v.rel_files[0]))
-    res = collections.OrderedDict(
+    res: Json = collections.OrderedDict(
         cold_supported=cold_ok,
         cold_note=None if cold_ok else
         "cannot drop the page cache here: cold numbers not measured",
         files=len(rels), bytes=sum(v.bytes for v in zoo.versions),
         loads={k: r for k, r in loads}, runs=runs, warmup=warmup,
         fio_seconds=fio_seconds, targets=collections.OrderedDict())
-    targets = [NativeTarget(zoo)]
+    targets: list[ReadTarget] = [NativeTarget(zoo)]
+    mounts: list[MountTarget] = []
     for s in systems:
         if not s.mountable:
             continue
@@ -262,14 +299,14 @@ def run_reads(zoo, systems, work, runs, warmup, fio_seconds,
                 "reason": "peer mounts not read in this preset "
                           "(--peer-mounts yes)"}
             continue
-        if not getattr(s, "ready_for_reads", False):
+        if not s.ready_for_reads:
             res["targets"][s.name] = {"status": "n/a",
                                       "label": s.label + " mount",
-                                      "reason": getattr(s, "not_ready_reason",
-                                                        "no ingested store")}
+                                      "reason": s.not_ready_reason}
             continue
-        targets.append(MountTarget(s, os.path.join(work, "mnt", s.name)))
-    loader = None
+        mounts.append(MountTarget(s, os.path.join(work, "mnt", s.name)))
+    targets += mounts
+    loader: Loader | None = None
     try:
         loader = Loader()
     except (BenchError, OSError) as e:
@@ -303,7 +340,7 @@ def run_reads(zoo, systems, work, runs, warmup, fio_seconds,
                 t.close()
         # peak RSS of each mount daemon under a parallel read load
         if cold_ok:
-            for t in targets[1:]:
+            for t in mounts:
                 r = res["targets"][t.name]
                 if r["status"] != "ok":
                     continue
@@ -314,7 +351,7 @@ def run_reads(zoo, systems, work, runs, warmup, fio_seconds,
                     r["parallel_read"] = {"status": "n/a", "reason": str(e)}
                 finally:
                     t.close()
-        for t in targets[1:]:
+        for t in mounts:
             res["targets"][t.name]["mount_seconds"] = summarize(
                 t.mount_seconds)
     finally:
@@ -331,7 +368,7 @@ def run_reads(zoo, systems, work, runs, warmup, fio_seconds,
     return res
 
 
-def _metric(rec, key):
+def _metric(rec: Json, key: str) -> Any:
     if "." in key:
         a, b = key.split(".")
         return rec.get(a, {}).get(b)
@@ -344,7 +381,7 @@ METRICS = ["seq_cold_mbps", "seq_warm_mbps", "pt_load_cold_s",
            "fio_4k.p99_us", "fio_128k.p99_us"]
 
 
-def _summarize(res):
+def _summarize(res: Json) -> None:
     native = res["targets"].get("native")
     nruns = [x for x in native["runs"] if not x["warmup"]] if native else []
     for name, r in res["targets"].items():

@@ -1,1 +1,0 @@
-"""Re2po benchmark harness modules (driven by tools/bench/run_bench.py)."""
