@@ -56,7 +56,8 @@ void IndexObject(const std::shared_ptr<const VersionObject>& object, NodeIndex& 
     index.files.try_emplace(file.digest, &file);
     const std::vector<Extent>& extents = file.recipe.extents;
     for (size_t i = 0; i + 1 < extents.size(); ++i) {
-      index.next_in_file.try_emplace(extents[i].chunk, extents[i + 1].chunk);
+      auto [next, added] = index.next_in_file.try_emplace(extents[i].chunk, extents[i + 1].chunk);
+      if (!added && next->second != extents[i + 1].chunk) next->second.reset();
     }
   }
   for (const auto& [digest, location] : object->chunks) {

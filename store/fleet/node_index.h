@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -27,9 +28,11 @@ struct NodeIndex {
   std::map<std::pair<std::string, uint64_t>, std::shared_ptr<const VersionObject>> by_version;
   std::unordered_map<Digest, const VersionFile*, DigestHash> files;
   std::unordered_map<Digest, NodeChunk, DigestHash> chunks;
-  // The chunk after each chunk in a file that holds it: what a read of the
-  // chunk is likely to want next.
-  std::unordered_map<Digest, Digest, DigestHash> next_in_file;
+  // The chunk after each chunk in the files that hold it: what a read of the
+  // chunk is likely to want next. Empty where files disagree (a backbone's
+  // last layer is followed by each fine-tune's own head): fetching one
+  // file's successor would cost a reader of another file bytes it never reads.
+  std::unordered_map<Digest, std::optional<Digest>, DigestHash> next_in_file;
 };
 
 // Stable numbers for inodes: a model keeps its id and a version its seq for

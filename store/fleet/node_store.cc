@@ -318,8 +318,9 @@ FetchRun NodeStore::PlanRun(const NodeIndex& index, const Digest& first, const N
   FetchRun run{
       *where.pack, where.location.offset, where.location.length, {{first, where.location}}};
   auto next = index.next_in_file.find(first);
-  while (next != index.next_in_file.end() && run.length < options_.fetch_window_bytes) {
-    const Digest& chunk = next->second;
+  while (next != index.next_in_file.end() && next->second &&
+         run.length < options_.fetch_window_bytes) {
+    const Digest& chunk = *next->second;
     auto found = index.chunks.find(chunk);
     if (found == index.chunks.end() || *found->second.pack != run.pack ||
         found->second.location.offset != run.offset + run.length || cache_->Contains(chunk) ||
