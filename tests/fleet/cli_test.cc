@@ -5,32 +5,21 @@
 
 #include <thread>
 
-#include "tests/fleet/fleet_fixture.h"
-#include "tests/fs/mount_fixture.h"
+#include "tests/fleet/fleet_processes.h"
 
 namespace re2po::testing {
 namespace {
 
 constexpr size_t kMiB = size_t{1} << 20;
 
-class FleetCliTest : public FleetTest {
+class FleetCliTest : public FleetProcessTest {
  protected:
-  void SetUp() override {
-    FleetTest::SetUp();
-    if (IsSkipped()) return;
-    key_ = tmp_.path() / "keys" / "publisher";
-    stdfs::create_directories(key_.parent_path());
-    CommandResult made = Re2po("key generate " + ShellQuote(key_.string()));
-    ASSERT_EQ(made.exit_code, 0) << made.err;
-  }
-
   // re2po (or another built tool) with the S3 environment, on `store`.
   CommandResult Run(const std::string& tool, const stdfs::path& store, const std::string& args,
                     const std::string& env = "") const {
     return RunCommand(S3Environment() + env + " " + ShellQuote(BuiltTool(tool)) + " --store " +
                       ShellQuote(store.string()) + " " + args + "; exit $?");
   }
-  CommandResult Re2po(const std::string& args) const { return Run("re2po", store_dir(), args); }
 
   std::string PushArgs(const std::string& refs = "") const {
     return "push " + url() + " " + refs + " --key " + ShellQuote(key_.string()) + " --json";
@@ -50,7 +39,6 @@ class FleetCliTest : public FleetTest {
                       ShellQuote(MountOptions(node, extra)) + "; exit $?");
   }
 
-  stdfs::path key_;
 };
 
 TEST_F(FleetCliTest, ANodeMountServesTheRemoteAndShowsNewVersionsWhole) {
