@@ -38,7 +38,6 @@ class FleetCliTest : public FleetProcessTest {
                       ShellQuote(mountpoint.string()) + " -o " +
                       ShellQuote(MountOptions(node, extra)) + "; exit $?");
   }
-
 };
 
 TEST_F(FleetCliTest, ANodeMountServesTheRemoteAndShowsNewVersionsWhole) {
