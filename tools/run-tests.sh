@@ -89,8 +89,8 @@ tsan_suite() {
 }
 
 fuzz_suite() {
-  CC=clang CXX=clang++ build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRE2PO_FUZZ=ON \
-    -DRE2PO_BUILD_TESTS=OFF -DRE2PO_BUILD_FS=OFF -DRE2PO_BUILD_BENCH=OFF -- re2po_fuzzers || return 1
+  CC=clang CXX=clang++ build build-fuzz "${SANITIZER_FLAGS[@]}" -DRE2PO_FUZZ=ON \
+    -DRE2PO_BUILD_TESTS=OFF -DRE2PO_BUILD_FS=OFF -- re2po_fuzzers || return 1
   bash tools/fuzz.sh build-fuzz "${RE2PO_FUZZ_SECONDS:-20}"
 }
 
