@@ -3,6 +3,7 @@
 // `mount.re2po s3://...` on a node, `re2po pull` and `re2po cache`.
 #include <nlohmann/json.hpp>
 
+#include <fstream>
 #include <thread>
 
 #include "tests/fleet/fleet_processes.h"
@@ -165,6 +166,49 @@ TEST_F(FleetCliTest, PullWarmsTheCacheSoAMountWorksWithTheRemoteDown) {
   })) << cleared.err;
   stats = Re2po("cache stats --json --cache-dir " + ShellQuote(cache_dir("n").string()));
   EXPECT_EQ(nlohmann::json::parse(stats.out)["chunks"].get<uint64_t>(), 0u) << stats.out;
+}
+
+TEST_F(FleetCliTest, PrefetchAtMountFillsTheCacheWithTheNamedModelsOnly) {
+  REQUIRE_FUSE();
+  const auto wanted = ModelFile(31, 3, kMiB);
+  const auto other = ModelFile(32, 3, kMiB);
+  Import("wanted", 1, {{"w.safetensors", wanted}});
+  Import("other", 1, {{"w.safetensors", other}});
+  ASSERT_EQ(Re2po(PushArgs()).exit_code, 0);
+
+  // Mounted with prefetch=wanted, nothing read: the daemon fetches it alone.
+  std::unique_ptr<NodeDaemon> node = NewNode("n");
+  ASSERT_EQ(node->Mount(MountCommand(*node, ",prefetch=wanted")), "");
+  std::optional<NodeStats> stats;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        stats = ReadNodeStats(node->cache_dir());
+        return stats && stats->cache_bytes >= wanted.size() - kMiB;
+      },
+      std::chrono::seconds(60)))
+      << "the cache never held the prefetched model\n"
+      << node->Log();
+  EXPECT_LT(stats->cache_bytes, wanted.size() + other.size() - kMiB)
+      << "more than the named model was prefetched";
+  node->Stop();
+
+  // The remote gone, the node serves the prefetched model and fails the other.
+  MisbehavingPeer dead(MisbehavingPeer::Mode::kCloseAtOnce);
+  const stdfs::path mountpoint = tmp_.path() / "models";
+  UnmountGuard guard(mountpoint);
+  stdfs::create_directories(mountpoint);
+  CommandResult mounted =
+      RunCommand(S3Environment() + ShellQuote(BuiltTool("mount.re2po")) + " " + url() + " " +
+                 ShellQuote(mountpoint.string()) + " -o " +
+                 ShellQuote("endpoint=" + dead.endpoint() + ",timeout=2,cache_dir=" +
+                            node->cache_dir().string() + ",trust=" + key_.string() + ".pub") +
+                 "; exit $?");
+  ASSERT_EQ(mounted.exit_code, 0) << mounted.err;
+  EXPECT_EQ(ReadFileBytes(mountpoint / "wanted/1/w.safetensors"), wanted);
+  std::ifstream unreadable(mountpoint / "other/1/w.safetensors", std::ios::binary);
+  std::vector<char> buffer(other.size());
+  unreadable.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+  EXPECT_FALSE(unreadable.good()) << "a model that was not prefetched read with the remote down";
 }
 
 }  // namespace
