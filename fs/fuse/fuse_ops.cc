@@ -120,8 +120,10 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     if (!file.ok()) return (void)fuse_reply_err(req, ToErrno(file.status(), "open", ino));
     fi->keep_cache = 1;  // contents never change: keep the page cache across opens
     fi->noflush = 1;
-    fi->fh = Repo(req).open_files().Adopt(std::move(*file));
-    if (fuse_reply_open(req, fi) != 0) Repo(req).open_files().Drop(fi->fh);  // the opener went away
+    // The reply frees req: take the repository first.
+    MountedRepository& repo = Repo(req);
+    fi->fh = repo.open_files().Adopt(std::move(*file));
+    if (fuse_reply_open(req, fi) != 0) repo.open_files().Drop(fi->fh);  // the opener went away
   });
 }
 
@@ -153,9 +155,10 @@ void OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     Result<std::shared_ptr<const DirListing>> listing = Repo(req).OpenDir(ino);
     if (!listing.ok()) return (void)fuse_reply_err(req, ToErrno(listing.status(), "opendir", ino));
     auto holder = std::make_unique<std::shared_ptr<const DirListing>>(std::move(*listing));
-    fi->fh = Repo(req).open_dirs().Adopt(std::move(holder));
+    MountedRepository& repo = Repo(req);  // the reply frees req
+    fi->fh = repo.open_dirs().Adopt(std::move(holder));
     fi->cache_readdir = 0;  // listings of / and /<model>/ change; version listings are small
-    if (fuse_reply_open(req, fi) != 0) Repo(req).open_dirs().Drop(fi->fh);
+    if (fuse_reply_open(req, fi) != 0) repo.open_dirs().Drop(fi->fh);
   });
 }
 
