@@ -11,8 +11,8 @@
 #include <new>
 #include <vector>
 
-#include "fs/fuse/errno_map.h"
 #include "fs/core/mounted_repo.h"
+#include "fs/fuse/errno_map.h"
 #include "store/base/log.h"
 #include "store/hooks/test_hooks.h"
 
