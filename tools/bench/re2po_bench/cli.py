@@ -17,6 +17,8 @@ class Subcommand:
 SUBCOMMANDS = {
     "run": Subcommand("re2po_bench.harness.cli",
                       "measure size, ingest, reads and scale against peers"),
+    "fleet": Subcommand("re2po_bench.fleet.cli",
+                        "push to a loopback Ceph, cold loads on edge mounts"),
     "gen-models": Subcommand("re2po_bench.modelgen.cli",
                              "write the seeded model zoo or a test scenario"),
 }

@@ -99,6 +99,21 @@ PRESETS = {
                 series_versions=3, partial_task="food", full_finetune=True,
                 int8=True, fp16_format="pt"),
         }),
+    # the fleet benchmark (run-fleet-bench): .pt models only, a full-size
+    # resnet18 (~47 MB) and 1-10 MB ones, each family sharing its backbone
+    "fleet": ZooPreset(
+        input_size=32, batch_size=4, steps=2, base_classes=1000, backbones={
+            "resnet18": BackboneSpec(
+                transfers=(TransferSpec("pets", 37, "linear"),)),
+            "mobilenet_v2": BackboneSpec(
+                width=0.5,
+                transfers=(TransferSpec("pets", 37, "linear"),
+                           TransferSpec("flowers", 102, "linear"))),
+            "efficientnet_b0": BackboneSpec(
+                width=0.5, depth=0.5,
+                transfers=(TransferSpec("pets", 37, "linear"),
+                           TransferSpec("food", 101, "linear"))),
+        }),
     "default": ZooPreset(
         input_size=64, batch_size=8, steps=3, base_classes=1000, backbones={
             "resnet18": _R18_FULL,
