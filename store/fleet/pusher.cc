@@ -213,8 +213,7 @@ class Pusher {
 
   Result<PushSummary> Run() {
     RETURN_IF_ERROR(EnsureMarker(remote_));
-    RemoteCatalogReader reader(remote_, nullptr, [](const std::string&) {});
-    RETURN_IF_ERROR(reader.Update(state_).status());
+    RETURN_IF_ERROR(ReadRemoteCatalog(state_, nullptr));
     ASSIGN_OR_RETURN(std::vector<VersionRecord> selected,
                      SelectVersions(*local_.Catalog(), options_.refs));
     RETURN_IF_ERROR(IndexRemoteChunks(remote_, state_.entries, index_, contents_));
@@ -279,10 +278,7 @@ class Pusher {
     CrashPoint("push-before-head");
     summary_.log_record = key;
     RemoteCatalogState after = state_;
-    std::vector<std::string> conflicts;
-    RemoteCatalogReader reader(remote_, nullptr,
-                               [&](const std::string& warning) { conflicts.push_back(warning); });
-    RETURN_IF_ERROR(reader.Update(after).status());
+    RETURN_IF_ERROR(ReadRemoteCatalog(after, &record));
     RETURN_IF_ERROR(WriteHead(after));
     for (const CatalogEntry& entry : record.added) {
       const CatalogEntry& kept = after.entries.at({entry.model, entry.version});
@@ -291,6 +287,29 @@ class Pusher {
                                      " was pushed at the same time by another publisher (" +
                                      kept.origin + "); nodes keep that one");
       }
+    }
+    return Status::Ok();
+  }
+
+  // A signed push reads only what its own key signed: a record someone else
+  // put under the prefix must not become trusted by being listed in a head
+  // this publisher signs. A head it cannot verify (another key, a rollback)
+  // stops the push rather than be replaced by one that forgets versions.
+  Status ReadRemoteCatalog(RemoteCatalogState& state, const LogRecord* ours) {
+    const PublicKey* trust = options_.key ? &options_.key->public_key() : nullptr;
+    std::string refused_head;
+    RemoteCatalogReader reader(remote_, trust, [&](const std::string& warning) {
+      if (warning.starts_with(kRefusedHead)) {
+        refused_head = warning;
+      } else if (ours == nullptr) {  // said once per push, not again after publishing
+        Logger("push")->warn("{}", warning);
+      }
+    });
+    RETURN_IF_ERROR(reader.Update(state).status());
+    if (!refused_head.empty()) {
+      return Status::PermissionDenied("cannot push over the remote's catalog head (" +
+                                      refused_head.substr(kRefusedHead.size()) +
+                                      "): push with the key that signed it");
     }
     return Status::Ok();
   }

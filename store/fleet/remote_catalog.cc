@@ -93,12 +93,12 @@ Result<bool> RemoteCatalogReader::ApplyHead(RemoteCatalogState& state) {
   Result<OpenedCatalogObject> opened =
       OpenCatalogObject(SignedKind::kHead, (*fetched)->bytes, trust_);
   if (!opened.ok()) {
-    WarnOnce("head:" + etag, "refused the catalog head: " + opened.status().message());
+    WarnOnce("head:" + etag, std::string(kRefusedHead) + opened.status().message());
     return false;
   }
   ASSIGN_OR_RETURN(CatalogHead head, CatalogHead::Decode(opened->body));
   if (head.generation < state.head_generation) {
-    WarnOnce("head:" + etag, "refused the catalog head: generation " +
+    WarnOnce("head:" + etag, std::string(kRefusedHead) + "generation " +
                                  std::to_string(head.generation) + " is older than " +
                                  std::to_string(state.head_generation) +
                                  ", already seen (a rollback)");

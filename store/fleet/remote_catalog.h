@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -33,6 +34,9 @@ struct RemoteCatalogState {
   std::string Encode() const;
   static Result<RemoteCatalogState> Decode(std::string_view bytes);
 };
+
+// How a refused head's warning begins: a publisher stops on it.
+inline constexpr std::string_view kRefusedHead = "refused the catalog head: ";
 
 // Something a reader refused or could not reconcile, for the log.
 using CatalogWarning = std::function<void(const std::string&)>;

@@ -85,6 +85,33 @@ TEST_F(NodeStoreTest, ANodeThatTrustsAKeyRefusesOtherCatalogs) {
   EXPECT_TRUE(node->Catalog()->models().empty());
 }
 
+// Someone who can write to the bucket but has not the key adds an unsigned
+// record: the next signed push must not list it in the head it signs. And
+// a signed push does not sign over a head it cannot verify.
+TEST_F(NodeStoreTest, ASignedPushAdoptsOnlyWhatItsKeySigned) {
+  ASSERT_OK(PushVersions({"backbone@1"}, key_.get()).status());
+  ASSERT_OK_AND_ASSIGN(std::string signed_head, remote().Get(remote_keys::kHead));
+  ASSERT_OK(PushVersions({"pets@1"}, nullptr).status());     // an unsigned record...
+  ASSERT_OK(remote().Put(remote_keys::kHead, signed_head));  // ...the head put back
+  Import("other", 1, {{"model.safetensors", ModelFile(9, 2, kMiB)}});
+  ASSERT_OK(PushVersions({"other@1"}, key_.get()).status());
+
+  ASSERT_OK_AND_ASSIGN(auto node, OpenNode("a", &key_->public_key()));
+  EXPECT_NE(node->Catalog()->FindModel("backbone"), nullptr);
+  EXPECT_NE(node->Catalog()->FindModel("other"), nullptr);
+  EXPECT_EQ(node->Catalog()->FindModel("pets"), nullptr)
+      << "an unsigned record became trusted through a signed push";
+
+  // An unsigned head now: the signed publisher stops and says why.
+  Import("third", 1, {{"model.safetensors", ModelFile(10, 2, kMiB)}});
+  ASSERT_OK(PushVersions({"third@1"}, nullptr).status());
+  Import("fourth", 1, {{"model.safetensors", ModelFile(11, 2, kMiB)}});
+  Result<PushSummary> refused = PushVersions({"fourth@1"}, key_.get());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("push with the key that signed it"), std::string::npos)
+      << refused.status().message();
+}
+
 TEST_F(NodeStoreTest, AnOlderHeadIsARollbackAndIsRefused) {
   ASSERT_OK(PushVersions({"backbone@1"}, key_.get()).status());
   ASSERT_OK_AND_ASSIGN(std::string old_head, remote().Get(remote_keys::kHead));
