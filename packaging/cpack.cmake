@@ -7,8 +7,10 @@
 #   /usr/sbin/mount.fuse.re2po           -> mount.re2po, for `-t fuse.re2po`
 #   /usr/share/man/man{1,8}/*.gz         packaging/man, gzipped at build time
 #   /etc/re2po/re2po.conf                environment file read by the units (a conffile)
-#   /lib/systemd/system/                 re2po@.service, gc and verify timers
-#   /usr/share/doc/re2po/                operations.md, examples (a .mount unit)
+#   /lib/systemd/system/                 re2po@.service, re2po-remote@.service,
+#                                        gc and verify timers
+#   /usr/share/doc/re2po/                operations.md, remote.md, examples
+#                                        (a .mount unit, Kubernetes manifests)
 #   /var/lib/re2po/                      parent of the default store (created empty)
 #
 # mount(8) looks for helpers only in /sbin (util-linux FS_SEARCH_PATH
@@ -51,15 +53,19 @@ endif()
 install(FILES "${RE2PO_PACKAGING_DIR}/re2po.conf" DESTINATION /etc/re2po)
 install(FILES
   "${RE2PO_PACKAGING_DIR}/systemd/re2po@.service"
+  "${RE2PO_PACKAGING_DIR}/systemd/re2po-remote@.service"
   "${RE2PO_PACKAGING_DIR}/systemd/re2po-gc.service"
   "${RE2PO_PACKAGING_DIR}/systemd/re2po-gc.timer"
   "${RE2PO_PACKAGING_DIR}/systemd/re2po-verify.service"
   "${RE2PO_PACKAGING_DIR}/systemd/re2po-verify.timer"
   DESTINATION "${RE2PO_SYSTEMD_UNIT_DIR}")
-install(FILES "${PROJECT_SOURCE_DIR}/docs/operations.md"
+install(FILES "${PROJECT_SOURCE_DIR}/docs/operations.md" "${PROJECT_SOURCE_DIR}/docs/remote.md"
   DESTINATION "${CMAKE_INSTALL_DOCDIR}")
 install(FILES "${RE2PO_PACKAGING_DIR}/systemd/models.mount"
   DESTINATION "${CMAKE_INSTALL_DOCDIR}/examples")
+file(GLOB RE2PO_KUBERNETES_EXAMPLES CONFIGURE_DEPENDS "${RE2PO_PACKAGING_DIR}/kubernetes/*.yaml")
+install(FILES ${RE2PO_KUBERNETES_EXAMPLES}
+  DESTINATION "${CMAKE_INSTALL_DOCDIR}/examples/kubernetes")
 install(DIRECTORY DESTINATION /var/lib/re2po)
 
 set(CPACK_GENERATOR "DEB")
@@ -94,9 +100,15 @@ else()
   # The Debian 12 names of what the binaries link (checked with apt-cache policy).
   string(APPEND RE2PO_DEBIAN_DEPENDS
     ", libfuse3-3 (>= 3.14), librocksdb7.8, libzstd1, libspdlog1.10, libfmt9"
-    ", libsnappy1v5, libhdf5-103-1, libxxhash0, libssl3, libstdc++6 (>= 12), libc6 (>= 2.36)")
+    ", libsnappy1v5, libhdf5-103-1, libxxhash0, libssl3, libcurl4, libstdc++6 (>= 12)"
+    ", libc6 (>= 2.36)")
 endif()
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "${RE2PO_DEBIAN_DEPENDS}")
+# Remotes over https:// check the endpoint's certificate against the system
+# CA store. libcurl4 recommends it as well; re2po says so itself because it
+# is what needs it (an install with --no-install-recommends, as in
+# packaging/container/Dockerfile, must name it).
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "ca-certificates")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "systemd")
 
 # Only the runtime pieces: the test and benchmark targets install nothing.

@@ -31,6 +31,7 @@ struct MountCommand {
   std::string mountpoint;
   std::string options;  // the -o value
   bool foreground = false;
+  std::map<std::string, std::string> values;  // --remote, --cache-dir, ... with their values
 };
 
 // Reads argv the way the CLI does (global options, `mount`, its options and
@@ -50,9 +51,13 @@ MountCommand ParseMountArgv(const std::vector<std::string>& argv) {
   for (++i; i < argv.size(); ++i) {
     if (argv[i] == "-o") {
       command.options = argv.at(++i);
+    } else if (argv[i] == "--foreground" || argv[i] == "-f") {
+      command.foreground = true;
     } else if (argv[i].starts_with("-")) {
+      // Every other option of `mount` takes a value (--remote, --trust, ...).
       EXPECT_TRUE(own.contains(argv[i])) << argv[i];
-      command.foreground |= argv[i] == "--foreground" || argv[i] == "-f";
+      command.values[argv[i]] = argv.at(i + 1);
+      ++i;
     } else {
       command.mountpoint = argv[i];
     }
@@ -75,12 +80,29 @@ void ExpectCliAccepts(std::vector<std::string> argv, const std::string& missing_
       << ran.err;
 }
 
-void ExpectMountOptionsAccepted(const std::string& options) {
+void ExpectMountOptionsAccepted(const std::string& options,
+                                const std::string& source = "/nonexistent/store") {
   if (!stdfs::exists(BuiltTool("mount.re2po"))) return;
   CommandResult checked =
-      RunCommand(ShellQuote(BuiltTool("mount.re2po")) +
-                 " /nonexistent/store /nonexistent/mnt -f -o " + ShellQuote(options));
+      RunCommand(ShellQuote(BuiltTool("mount.re2po")) + " " + ShellQuote(source) +
+                 " /nonexistent/mnt -f -o " + ShellQuote(options));
   EXPECT_EQ(checked.exit_code, 0) << options << ": " << checked.err;
+}
+
+// Runs a remote mount's argv with the built re2po and its mountpoint
+// replaced by a directory that does not exist: the CLI resolves the remote
+// and parses every option, then stops before any request to S3.
+void ExpectCliAcceptsRemoteMount(std::vector<std::string> argv, const std::string& mountpoint,
+                                 const std::string& missing) {
+  std::string line = ShellQuote(BuiltTool("re2po"));
+  for (size_t i = 1; i < argv.size(); ++i) {
+    line += " " + ShellQuote(argv[i] == mountpoint ? missing : argv[i]);
+  }
+  CommandResult ran = RunCommand(line);
+  EXPECT_EQ(ran.exit_code, 1) << line << "\n" << ran.err;  // 2: a usage error
+  EXPECT_TRUE(ran.err.find(missing) != std::string::npos ||
+              ran.err.find("without FUSE support") != std::string::npos)
+      << ran.err;
 }
 
 std::vector<std::string> Strings(const json& list) {
@@ -154,6 +176,114 @@ TEST_F(ContainerFilesTest, DaemonSetMountsTheHostStoreOnHostModels) {
   EXPECT_EQ(pre_stop.back(), command.mountpoint);
 }
 
+// The volumeMount of `container` whose mountPath holds `path`, and its volume.
+std::pair<json, json> VolumeHolding(const json& pod_spec, const json& container,
+                                    const std::string& path) {
+  for (const json& mount : container.at("volumeMounts")) {
+    const std::string at = mount.at("mountPath");
+    if (path == at || path.starts_with(at + "/")) {
+      return {VolumeNamed(pod_spec, mount.at("name")), mount};
+    }
+  }
+  ADD_FAILURE() << "no volume holds " << path;
+  return {json::object(), json::object()};
+}
+
+TEST_F(ContainerFilesTest, RemoteDaemonSetMountsTheRemoteOnHostModels) {
+  const json docs = LoadYaml("packaging/kubernetes/remote-daemonset.yaml");
+  ASSERT_EQ(docs.size(), 1u);
+  const json& ds = docs[0];
+  EXPECT_EQ(ds.at("apiVersion"), "apps/v1");
+  EXPECT_EQ(ds.at("kind"), "DaemonSet");
+  const json& template_ = ds.at("spec").at("template");
+  EXPECT_EQ(ds.at("spec").at("selector").at("matchLabels"), template_.at("metadata").at("labels"));
+  const json& spec = template_.at("spec");
+  ASSERT_EQ(spec.at("containers").size(), 1u);
+  const json& container = spec.at("containers")[0];
+  EXPECT_EQ(container.at("securityContext").at("privileged"), true);
+
+  std::vector<std::string> argv = Strings(container.at("command"));
+  for (const auto& arg : Strings(container.at("args"))) argv.push_back(arg);
+  const MountCommand command = ParseMountArgv(argv);
+  EXPECT_TRUE(command.foreground) << "the container's main process must be the daemon";
+  ASSERT_TRUE(command.values.contains("--remote"));
+  const std::string url = command.values.at("--remote");
+  EXPECT_TRUE(url.starts_with("s3://")) << url;
+  EXPECT_EQ(command.mountpoint, "/models");
+  ExpectCliAcceptsRemoteMount(argv, command.mountpoint,
+                              (scratch_.path() / "no-mountpoint").string());
+  ExpectMountOptionsAccepted(command.options, url);
+
+  // Credentials only as environment variables from a Secret: never in the
+  // arguments, never as literal values in the manifest.
+  for (const std::string& arg : argv) {
+    EXPECT_EQ(arg.find("AWS_"), std::string::npos) << arg;
+    EXPECT_EQ(arg.find("aws_secret"), std::string::npos) << arg;
+  }
+  std::set<std::string> from_secrets;
+  for (const json& var : container.at("env")) {
+    const std::string name = var.at("name");
+    if (var.contains("valueFrom") && var.at("valueFrom").contains("secretKeyRef")) {
+      from_secrets.insert(name);
+    }
+    if (name == "AWS_SECRET_ACCESS_KEY" || name == "AWS_ACCESS_KEY_ID" ||
+        name == "AWS_SESSION_TOKEN") {
+      EXPECT_FALSE(var.contains("value")) << name << " has a literal value";
+    }
+  }
+  EXPECT_TRUE(from_secrets.contains("AWS_ACCESS_KEY_ID"));
+  EXPECT_TRUE(from_secrets.contains("AWS_SECRET_ACCESS_KEY"));
+
+  auto [fuse, fuse_mount] = HostPathAt(spec, container, "/dev/fuse");
+  EXPECT_EQ(fuse.value("path", ""), "/dev/fuse");
+  EXPECT_EQ(fuse.value("type", ""), "CharDevice");
+  auto [models, models_mount] = HostPathAt(spec, container, command.mountpoint);
+  EXPECT_EQ(models.value("path", ""), "/models");
+  EXPECT_EQ(models_mount.value("mountPropagation", ""), "Bidirectional");
+  // The node cache outlives the pod: a host directory, not an emptyDir.
+  ASSERT_TRUE(command.values.contains("--cache-dir"));
+  auto [cache, cache_mount] = VolumeHolding(spec, container, command.values.at("--cache-dir"));
+  ASSERT_TRUE(cache.contains("hostPath")) << cache.dump();
+  EXPECT_EQ(cache.at("hostPath").value("path", ""), cache_mount.value("mountPath", ""));
+  // The publisher's public key, read-only from a ConfigMap.
+  ASSERT_TRUE(command.values.contains("--trust"));
+  auto [trust, trust_mount] = VolumeHolding(spec, container, command.values.at("--trust"));
+  EXPECT_TRUE(trust.contains("configMap")) << trust.dump();
+  EXPECT_EQ(trust_mount.value("readOnly", false), true);
+
+  const std::vector<std::string> pre_stop =
+      Strings(container.at("lifecycle").at("preStop").at("exec").at("command"));
+  ASSERT_FALSE(pre_stop.empty());
+  EXPECT_TRUE(pre_stop[0] == "umount" || pre_stop[0] == "fusermount3") << pre_stop[0];
+  EXPECT_EQ(pre_stop.back(), command.mountpoint);
+  const std::vector<std::string> ready =
+      Strings(container.at("readinessProbe").at("exec").at("command"));
+  ASSERT_FALSE(ready.empty());
+  EXPECT_EQ(ready.back(), command.mountpoint);
+}
+
+TEST_F(ContainerFilesTest, FunctionPodReadsTheHostMountReadOnly) {
+  const json docs = LoadYaml("packaging/kubernetes/function-pod.yaml");
+  ASSERT_EQ(docs.size(), 1u);
+  const json& pod = docs[0];
+  EXPECT_EQ(pod.at("kind"), "Pod");
+  const json& spec = pod.at("spec");
+  std::vector<json> containers = spec.at("containers").get<std::vector<json>>();
+  for (const json& init : spec.value("initContainers", json::array())) containers.push_back(init);
+  ASSERT_GE(containers.size(), 2u);
+  for (const json& container : containers) {
+    SCOPED_TRACE(container.value("name", ""));
+    auto [models, mount] = HostPathAt(spec, container, "/models");
+    EXPECT_EQ(models.value("path", ""), "/models");  // where the DaemonSet mounts on the host
+    EXPECT_EQ(mount.value("readOnly", false), true);
+    EXPECT_EQ(mount.value("mountPropagation", ""), "HostToContainer");
+  }
+  // The init container waits for a model under /models.
+  const std::vector<std::string> wait = Strings(spec.at("initContainers")[0].at("command"));
+  ASSERT_FALSE(wait.empty());
+  EXPECT_NE(wait.back().find("/models/"), std::string::npos) << wait.back();
+}
+
 TEST_F(ContainerFilesTest, TfServingPodReadsTheHostMountReadOnly) {
   const json docs = LoadYaml("packaging/kubernetes/tf-serving-pod.yaml");
   ASSERT_EQ(docs.size(), 1u);
@@ -205,6 +335,8 @@ TEST_F(ContainerFilesTest, DockerfileInstallsThePackageAndRunsTheDaemon) {
   const std::string& run = instructions["RUN"][0];
   EXPECT_NE(run.find("apt-get install"), std::string::npos);
   EXPECT_NE(run.find(" fuse3 "), std::string::npos);
+  // Remotes over https:// check certificates against the system CA store.
+  EXPECT_NE(run.find(" ca-certificates "), std::string::npos);
   EXPECT_NE(run.find(pattern), std::string::npos);
 
   ASSERT_EQ(instructions["ENTRYPOINT"].size(), 1u);

@@ -4,8 +4,15 @@
 // mount.re2po. Here the test links /sbin/mount.fuse.re2po and
 // /sbin/mount.re2po to the build's helper for its duration (removed
 // afterwards, even on failure), mounts a real store, reads a file back
-// byte for byte and unmounts with umount(8).
+// byte for byte and unmounts with umount(8). The remote line of
+// docs/remote.md mounts too, with its endpoint pointed at a port that
+// refuses connections: what a node does when it boots with the remote down.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <sstream>
 
 #include "tests/fs/mount_fixture.h"
 #include "tests/packaging/packaging_fixture.h"
@@ -146,6 +153,88 @@ TEST_F(FstabTest, FstabLineMountsByMountpoint) {
       RunCommand("mount -T " + ShellQuote(fstab.string()) + " " + ShellQuote(mountpoint_.string()));
   ASSERT_EQ(mounted.exit_code, 0) << mounted.out << mounted.err;
   ExpectServedThenUnmount();
+}
+
+// A TCP port on 127.0.0.1 that refuses connections for as long as this
+// object lives: bound, never listening, so nobody else can take it.
+class RefusingPort {
+ public:
+  RefusingPort() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof address;
+    if (fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&address), size) == 0 &&
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &size) == 0) {
+      port_ = ntohs(address.sin_port);
+    }
+  }
+  ~RefusingPort() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  RefusingPort(const RefusingPort&) = delete;
+  RefusingPort& operator=(const RefusingPort&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_;
+  int port_ = 0;
+};
+
+TEST_F(FstabTest, RemoteFstabLineMountsFromTheCacheWithTheRemoteDown) {
+  // The documented line, with this test's mountpoint, key, cache and log.
+  std::vector<std::string> fields;
+  for (const std::string& line : Lines(ReadText(SourcePath("docs/remote.md")))) {
+    if (!line.starts_with("s3://") || line.find(" fuse.re2po ") == std::string::npos) continue;
+    std::istringstream words(line);
+    for (std::string word; words >> word;) fields.push_back(word);
+    break;
+  }
+  ASSERT_EQ(fields.size(), 6u) << "no fstab line with an s3:// source in docs/remote.md";
+  const stdfs::path key = scratch_.path() / "keys" / "publisher";
+  stdfs::create_directories(key.parent_path());
+  CommandResult made =
+      RunCommand(ShellQuote(BuiltTool("re2po")) + " key generate " + ShellQuote(key.string()));
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  RefusingPort down;
+  ASSERT_NE(down.port(), 0);
+  const stdfs::path cache = scratch_.path() / "cache";
+  const stdfs::path log = scratch_.path() / "node.log";
+  const std::map<std::string, std::string> replaced = {
+      {"endpoint", "http://127.0.0.1:" + std::to_string(down.port())},
+      {"trust", key.string() + ".pub"},
+      {"cache_dir", cache.string()},
+      {"log_file", log.string()}};
+  std::string options;
+  std::istringstream list(fields[3]);
+  for (std::string option; std::getline(list, option, ',');) {
+    const auto value = replaced.find(option.substr(0, option.find('=')));
+    if (value != replaced.end()) option = value->first + "=" + value->second;
+    options += (options.empty() ? "" : ",") + option;
+  }
+  const stdfs::path fstab = scratch_.path() / "fstab";
+  WriteFileText(fstab, fields[0] + " " + mountpoint_.string() + " " + fields[2] + " " + options +
+                           " " + fields[4] + " " + fields[5] + "\n");
+  // No AWS settings from whoever runs the test: anonymous, as documented
+  // for a machine without credentials.
+  CommandResult mounted = RunCommand(
+      "env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=" + ShellQuote(scratch_.path().string()) +
+      " mount -T " + ShellQuote(fstab.string()) + " " + ShellQuote(mountpoint_.string()));
+  ASSERT_EQ(mounted.exit_code, 0) << mounted.out << mounted.err;
+  ASSERT_TRUE(IsServedMount(mountpoint_));
+  EXPECT_EQ(Trim(RunCommand("findmnt -n -o SOURCE " + ShellQuote(mountpoint_.string())).out),
+            "re2po:" + fields[0]);
+  // A new cache and no remote: an empty tree, and the log says why.
+  EXPECT_TRUE(stdfs::is_empty(mountpoint_));
+  const std::string said = ReadText(log);
+  EXPECT_NE(said.find("does not answer"), std::string::npos) << said;
+  EXPECT_NE(said.find("serving the 0 versions in the cache"), std::string::npos) << said;
+  EXPECT_EQ(said.find("no trusted key"), std::string::npos) << "trust= was not applied";
+  EXPECT_TRUE(stdfs::exists(cache / "db"));
+  CommandResult unmounted = RunCommand("umount " + ShellQuote(mountpoint_.string()));
+  EXPECT_EQ(unmounted.exit_code, 0) << unmounted.err;
+  EXPECT_TRUE(WaitFor([&] { return !IsServedMount(mountpoint_); }));
+  EXPECT_TRUE(WaitFor([&] { return !DaemonRunsFor(mountpoint_); })) << "the daemon outlived umount";
 }
 
 TEST_F(FstabTest, BadOptionFailsWithTheHelpersMessage) {

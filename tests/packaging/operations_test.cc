@@ -1,7 +1,8 @@
 // What docs/operations.md tells admins, run against the built CLI: the CI
 // contract (exit codes, --json, waiting for the writer lock), a backup copy
 // taken under the writer lock, and that every message in its error table is
-// one the sources really print.
+// one the sources really print. The same for docs/remote.md's message table
+// and its fstab line.
 #include <regex>
 
 #include <nlohmann/json.hpp>
@@ -106,9 +107,8 @@ TEST_F(OperationsTest, ExportThenImportRestoresAVersion) {
   EXPECT_EQ(digest(store_), digest(other));
 }
 
-// Every `message` in the first column of the error table appears in a
-// source file of store/, fs/ or tools/: the table names real messages.
-TEST_F(OperationsTest, ErrorTableNamesMessagesTheSourcesPrint) {
+// The text of every .cc and .h file of store/, fs/ and tools/.
+std::string ProgramSources() {
   std::string sources;
   for (const char* dir : {"store", "fs", "tools"}) {
     for (const auto& entry : stdfs::recursive_directory_iterator(SourcePath(dir))) {
@@ -116,9 +116,17 @@ TEST_F(OperationsTest, ErrorTableNamesMessagesTheSourcesPrint) {
       if (ext == ".cc" || ext == ".h") sources += ReadText(entry.path());
     }
   }
-  const std::string doc = ReadText(SourcePath("docs/operations.md"));
-  const size_t table = doc.find("## Error messages");
-  ASSERT_NE(table, std::string::npos);
+  return sources;
+}
+
+// Checks that every `message` in the first column of the table rows after
+// `heading` in `doc` appears in the sources; returns the number of rows.
+size_t ExpectTableMessagesArePrinted(const std::string& doc_path, const std::string& heading) {
+  static const std::string sources = ProgramSources();
+  const std::string doc = ReadText(SourcePath(doc_path));
+  const size_t table = doc.find(heading);
+  EXPECT_NE(table, std::string::npos) << heading << " in " << doc_path;
+  if (table == std::string::npos) return 0;
   static const std::regex kRow(R"(^\| `([^`]+)` \|)");
   size_t rows = 0;
   for (const std::string& line : Lines(doc.substr(table))) {
@@ -126,9 +134,57 @@ TEST_F(OperationsTest, ErrorTableNamesMessagesTheSourcesPrint) {
     if (!std::regex_search(line, match, kRow)) continue;
     ++rows;
     EXPECT_NE(sources.find(match[1].str()), std::string::npos)
-        << "'" << match[1] << "' is printed nowhere in store/, fs/ or tools/";
+        << doc_path << ": '" << match[1] << "' is printed nowhere in store/, fs/ or tools/";
   }
-  EXPECT_GE(rows, 30u);
+  return rows;
+}
+
+// Every `message` in the first column of the error table appears in a
+// source file of store/, fs/ or tools/: the table names real messages.
+TEST_F(OperationsTest, ErrorTableNamesMessagesTheSourcesPrint) {
+  EXPECT_GE(ExpectTableMessagesArePrinted("docs/operations.md", "## Error messages"), 60u);
+}
+
+// The same for what docs/remote.md says nodes log and fleet commands print.
+TEST_F(OperationsTest, RemoteMessageTableNamesMessagesTheSourcesPrint) {
+  EXPECT_GE(ExpectTableMessagesArePrinted("docs/remote.md", "## Messages"), 12u);
+}
+
+// The fleet commands' errors an admin meets first are in the error table.
+TEST_F(OperationsTest, ErrorTableCoversTheFleetCommands) {
+  const std::string doc = ReadText(SourcePath("docs/operations.md"));
+  const std::string table = doc.substr(doc.find("## Error messages"));
+  for (const char* message :
+       {"no remote named '", "is not a remote this re2po knows", "is not http(s)://host",
+        "AWS_PROFILE names profile '", "without the other half of the pair", "timed out after",
+        "gave up", "is on the remote with other bytes", "pushing an unsigned catalog",
+        "is not an ed25519", "bad timeout '", "a mount's daemon uses", "no node cache at"}) {
+    EXPECT_NE(table.find("| `" + std::string(message)), std::string::npos) << message;
+  }
+  EXPECT_NE(doc.find("docs/remote.md"), std::string::npos);
+  EXPECT_TRUE(stdfs::exists(SourcePath("docs/remote.md")));
+}
+
+// docs/remote.md's fstab line: a URL as the source, and options the helper
+// accepts for a remote (-f: mount(8)'s "fake", nothing is mounted).
+TEST_F(OperationsTest, DocumentedRemoteFstabLineHasAcceptedOptions) {
+  std::vector<std::string> fields;
+  for (const std::string& line : Lines(ReadText(SourcePath("docs/remote.md")))) {
+    if (!line.starts_with("s3://") || line.find(" fuse.re2po ") == std::string::npos) continue;
+    std::istringstream words(line);
+    for (std::string word; words >> word;) fields.push_back(word);
+    break;
+  }
+  ASSERT_EQ(fields.size(), 6u) << "no fstab line with an s3:// source in docs/remote.md";
+  EXPECT_EQ(fields[2], "fuse.re2po");
+  for (const char* option : {"_netdev", "trust=", "cache_dir=", "cache_size_max=", "timeout="}) {
+    EXPECT_NE(fields[3].find(option), std::string::npos) << option;
+  }
+  if (!stdfs::exists(BuiltTool("mount.re2po"))) GTEST_SKIP() << "mount.re2po is not built";
+  CommandResult checked =
+      RunCommand(ShellQuote(BuiltTool("mount.re2po")) + " " + ShellQuote(fields[0]) +
+                 " /nonexistent/mnt -f -o " + ShellQuote(fields[3]));
+  EXPECT_EQ(checked.exit_code, 0) << checked.err;
 }
 
 TEST_F(OperationsTest, DocumentedFstabLineHasAcceptedOptions) {

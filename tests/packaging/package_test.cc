@@ -118,12 +118,23 @@ TEST_F(PackageTest, ShipsEveryManPageGzipped) {
 
 TEST_F(PackageTest, ShipsUnitsConfigurationAndDocs) {
   for (const char* path :
-       {"lib/systemd/system/re2po@.service", "lib/systemd/system/re2po-gc.service",
-        "lib/systemd/system/re2po-gc.timer", "lib/systemd/system/re2po-verify.service",
-        "lib/systemd/system/re2po-verify.timer", "etc/re2po/re2po.conf",
-        "usr/share/doc/re2po/operations.md", "usr/share/doc/re2po/examples/models.mount"}) {
+       {"lib/systemd/system/re2po@.service", "lib/systemd/system/re2po-remote@.service",
+        "lib/systemd/system/re2po-gc.service", "lib/systemd/system/re2po-gc.timer",
+        "lib/systemd/system/re2po-verify.service", "lib/systemd/system/re2po-verify.timer",
+        "etc/re2po/re2po.conf", "usr/share/doc/re2po/operations.md",
+        "usr/share/doc/re2po/remote.md", "usr/share/doc/re2po/examples/models.mount"}) {
     EXPECT_TRUE(stdfs::is_regular_file(Installed(path))) << path;
   }
+  // Every manifest of packaging/kubernetes/, as it is in the source tree.
+  size_t manifests = 0;
+  for (const auto& entry : stdfs::directory_iterator(SourcePath("packaging/kubernetes"))) {
+    const stdfs::path shipped =
+        Installed("usr/share/doc/re2po/examples/kubernetes") / entry.path().filename();
+    ASSERT_TRUE(stdfs::is_regular_file(shipped)) << shipped;
+    EXPECT_EQ(ReadText(shipped), ReadText(entry.path())) << shipped << " is stale";
+    ++manifests;
+  }
+  EXPECT_GE(manifests, 4u);
   EXPECT_TRUE(stdfs::is_directory(Installed("var/lib/re2po")));
   // The store itself is the admin's (re2po init): the package never ships one.
   EXPECT_FALSE(stdfs::exists(Installed("var/lib/re2po/store")));
@@ -201,6 +212,8 @@ TEST_F(PackageTest, DependsCoverEveryLinkedLibraryAndFuse3) {
     listed.insert((*it)[2]);
   }
   EXPECT_TRUE(listed.contains("fuse3")) << depends;
+  // Remotes over https:// need the CA store; libcurl4 only recommends it.
+  EXPECT_NE(Field("Recommends").find("ca-certificates"), std::string::npos);
   size_t checked = 0;
   for (const char* binary : {"usr/bin/re2po", "usr/sbin/mount.re2po"}) {
     for (const auto& [soname, path] : LinkedLibraries(Installed(binary))) {
@@ -217,7 +230,7 @@ TEST_F(PackageTest, DependsCoverEveryLinkedLibraryAndFuse3) {
     }
   }
   EXPECT_GT(checked, 5u);
-  for (const char* library : {"libfuse3-3", "librocksdb7.8", "libzstd1", "libssl3"}) {
+  for (const char* library : {"libfuse3-3", "librocksdb7.8", "libzstd1", "libssl3", "libcurl4"}) {
     EXPECT_TRUE(listed.contains(library)) << library << " missing from " << depends;
   }
 }

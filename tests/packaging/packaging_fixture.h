@@ -207,6 +207,7 @@ inline stdfs::file_time_type NewestInput() {
   consider(BuiltTool("re2po"));
   consider(BuiltTool("mount.re2po"));
   consider(SourcePath("docs/operations.md"));
+  consider(SourcePath("docs/remote.md"));
   for (const auto& entry : stdfs::recursive_directory_iterator(SourcePath("packaging"))) {
     consider(entry.path());
   }

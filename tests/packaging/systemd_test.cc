@@ -9,6 +9,8 @@ namespace re2po::testing {
 namespace {
 
 constexpr const char* kServices[] = {"re2po@.service", "re2po-gc.service", "re2po-verify.service"};
+// The remote mount's template: no store, the instance is a remote's name.
+constexpr const char* kRemoteService = "re2po-remote@.service";
 constexpr const char* kTimers[] = {"re2po-gc.timer", "re2po-verify.timer"};
 
 UnitFile Unit(const std::string& name) {
@@ -48,7 +50,10 @@ TEST_F(SystemdUnitTest, SystemdAnalyzeVerifyAcceptsEveryUnit) {
     for (size_t at; (at = text.find("/usr/bin/re2po")) != std::string::npos;) {
       text.replace(at, 14, BuiltTool("re2po"));
     }
-    if (name == "re2po@.service") name = "re2po@models.service";  // an instance of the template
+    // Templates are verified as an instance.
+    if (const size_t at = name.find("@.service"); at != std::string::npos) {
+      name.replace(at, 9, "@models.service");
+    }
     WriteFileText(scratch_.path() / name, text);
     files.push_back(ShellQuote((scratch_.path() / name).string()));
   }
@@ -63,7 +68,9 @@ TEST_F(SystemdUnitTest, SystemdAnalyzeVerifyAcceptsEveryUnit) {
 TEST_F(SystemdUnitTest, ExecStartNamesTheInstalledBinaryAndRealOptions) {
   const std::set<std::string> global = HelpOptions(Help(""));
   const std::vector<std::string> subcommands = HelpSubcommands(Help(""));
-  for (const char* name : kServices) {
+  std::vector<std::string> services(std::begin(kServices), std::end(kServices));
+  services.push_back(kRemoteService);
+  for (const std::string& name : services) {
     SCOPED_TRACE(name);
     const UnitFile unit = Unit(name);
     const auto& starts = unit.at("Service").at("ExecStart");
@@ -123,6 +130,16 @@ TEST_F(SystemdUnitTest, MountOptionsOfUnitsAndConfigAreAccepted) {
                    " /nonexistent/store /nonexistent/mnt -f -o " + ShellQuote(options));
     EXPECT_EQ(checked.exit_code, 0) << options << ": " << checked.err;
   }
+  // The remote unit's, from its defaults and from the config, as for a remote.
+  const UnitFile remote = Unit(kRemoteService);
+  for (const std::string& options : {ServiceEnvironment(remote).at("RE2PO_REMOTE_MOUNT_OPTIONS"),
+                                     ParseAssignments(remote.at("Service").at("Environment")[0])
+                                         .at("RE2PO_REMOTE_MOUNT_OPTIONS")}) {
+    CommandResult checked =
+        RunCommand(ShellQuote(BuiltTool("mount.re2po")) +
+                   " s3://models/prod /nonexistent/mnt -f -o " + ShellQuote(options));
+    EXPECT_EQ(checked.exit_code, 0) << options << ": " << checked.err;
+  }
   CommandResult bogus = RunCommand(ShellQuote(BuiltTool("mount.re2po")) +
                                    " /nonexistent/store /nonexistent/mnt -f -o bogus_option");
   EXPECT_EQ(bogus.exit_code, 1) << "the fake mount does not check options";
@@ -174,6 +191,81 @@ TEST_F(SystemdUnitTest, StartPostWaitsForTheMountpoint) {
   std::string command;
   for (const auto& word : words) command += ShellQuote(word) + " ";
   EXPECT_EQ(RunCommand(command).exit_code, 0) << command;  // /proc is a mountpoint
+}
+
+// A remotes file naming `name` (RE2PO_REMOTES points the CLI at it).
+stdfs::path WriteRemotesFile(const stdfs::path& dir, const std::string& name) {
+  const stdfs::path path = dir / "remotes.json";
+  WriteFileText(path, "{\"remotes\": {\"" + name + "\": {\"url\": \"s3://models/prod\"}}}\n");
+  return path;
+}
+
+TEST_F(SystemdUnitTest, RemoteTemplateMountsTheNamedRemoteInTheForeground) {
+  const UnitFile unit = Unit(kRemoteService);
+  std::map<std::string, std::string> env = ServiceEnvironment(unit);
+  // Only the system's remotes file: root's own would depend on whoever ran
+  // `re2po remote add` last.
+  EXPECT_EQ(env.at("RE2PO_REMOTES"), "/etc/re2po/remotes.json");
+  EXPECT_EQ(env.at("RE2PO_REMOTE_MOUNTPOINT"), "/models");
+  const std::vector<std::string> words =
+      ExpandCommand(unit.at("Service").at("ExecStart")[0], env, {{'i', "prod"}});
+  EXPECT_NE(std::find(words.begin(), words.end(), "mount"), words.end());
+  EXPECT_NE(std::find(words.begin(), words.end(), "--foreground"), words.end());
+  const auto remote = std::find(words.begin(), words.end(), "--remote");
+  ASSERT_NE(remote, words.end());
+  ASSERT_NE(remote + 1, words.end());
+  EXPECT_EQ(*(remote + 1), "prod") << "the instance names the remote";
+  EXPECT_EQ(words.back(), "/models");
+  EXPECT_EQ(UnitValue(unit, "Service", "Type"), "exec");
+  EXPECT_EQ(UnitValue(unit, "Service", "KillSignal"), "SIGTERM");
+  EXPECT_EQ(UnitValue(unit, "Service", "Restart"), "on-failure");
+  EXPECT_EQ(UnitValue(unit, "Install", "WantedBy"), "multi-user.target");
+  const auto& files = unit.at("Service").at("EnvironmentFile");
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(files[0], "-/etc/re2po/re2po.conf");
+  EXPECT_EQ(files[1], "-/etc/re2po/remote-%i.conf");
+  EXPECT_NE(UnitValue(unit, "Unit", "After").find("network-online.target"), std::string::npos);
+  EXPECT_EQ(UnitValue(unit, "Unit", "Wants"), "network-online.target");
+  for (const char* key : {"PrivateTmp", "ProtectSystem", "PrivateMounts", "ProtectHome"}) {
+    EXPECT_FALSE(unit.at("Service").contains(key)) << key;
+  }
+
+  // Run with the built CLI: the named remote resolves and the options parse;
+  // it stops at the missing mountpoint, before any request to S3.
+  env["RE2PO_REMOTES"] = WriteRemotesFile(scratch_.path(), "prod").string();
+  env["RE2PO_REMOTE_MOUNTPOINT"] = (scratch_.path() / "no-mountpoint").string();
+  const auto run = [&](const std::string& instance) {
+    const std::vector<std::string> argv =
+        ExpandCommand(unit.at("Service").at("ExecStart")[0], env, {{'i', instance}});
+    std::string command =
+        "RE2PO_REMOTES=" + ShellQuote(env["RE2PO_REMOTES"]) + " " + ShellQuote(BuiltTool("re2po"));
+    for (size_t i = 1; i < argv.size(); ++i) command += " " + ShellQuote(argv[i]);
+    return RunCommand(command);
+  };
+  CommandResult ran = run("prod");
+  EXPECT_EQ(ran.exit_code, 1) << ran.err;  // 2 would be a usage error
+  const bool understood = ran.err.find("no-mountpoint") != std::string::npos ||
+                          ran.err.find("without FUSE support") != std::string::npos;
+  EXPECT_TRUE(understood) << ran.err;
+  CommandResult unknown = run("other");
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("no remote named 'other'"), std::string::npos) << unknown.err;
+}
+
+TEST_F(SystemdUnitTest, RemoteStartPostWaitsForItsMountpoint) {
+  const UnitFile unit = Unit(kRemoteService);
+  std::string line = unit.at("Service").at("ExecStartPost")[0];
+  for (size_t at; (at = line.find("$$")) != std::string::npos;) line.replace(at, 2, "$");
+  const std::vector<std::string> words =
+      ExpandCommand(line, {{"RE2PO_REMOTE_MOUNTPOINT", "/proc"}}, {});
+  ASSERT_EQ(words.size(), 5u);  // /bin/sh -c SCRIPT NAME MOUNTPOINT
+  EXPECT_EQ(words.back(), "/proc");
+  std::string command;
+  for (const auto& word : words) command += ShellQuote(word) + " ";
+  EXPECT_EQ(RunCommand(command).exit_code, 0) << command;  // /proc is a mountpoint
+  const std::vector<std::string> pre = ExpandCommand(unit.at("Service").at("ExecStartPre")[0],
+                                                     {{"RE2PO_REMOTE_MOUNTPOINT", "/models"}}, {});
+  EXPECT_EQ(pre, (std::vector<std::string>{"/bin/mkdir", "-p", "/models"}));
 }
 
 TEST_F(SystemdUnitTest, TimersStartTheirServicesAndParse) {
