@@ -138,21 +138,43 @@ class ContainerFilesTest : public ::testing::Test {
   TempDir scratch_;
 };
 
-TEST_F(ContainerFilesTest, DaemonSetMountsTheHostStoreOnHostModels) {
-  const json docs = LoadYaml("packaging/kubernetes/daemonset.yaml");
-  ASSERT_EQ(docs.size(), 1u);
+// A one-document DaemonSet manifest with one privileged container, checked
+// for what every DaemonSet here shares; its argv is empty on a failure.
+struct DaemonSetPod {
+  json spec;
+  json container;
+  std::vector<std::string> argv;
+};
+
+DaemonSetPod LoadDaemonSet(const std::string& path) {
+  const json docs = LoadYaml(path);
+  if (docs.size() != 1u) {
+    ADD_FAILURE() << path << " holds " << docs.size() << " documents, not 1";
+    return {};
+  }
   const json& ds = docs[0];
   EXPECT_EQ(ds.at("apiVersion"), "apps/v1");
   EXPECT_EQ(ds.at("kind"), "DaemonSet");
   const json& template_ = ds.at("spec").at("template");
   EXPECT_EQ(ds.at("spec").at("selector").at("matchLabels"), template_.at("metadata").at("labels"));
-  const json& spec = template_.at("spec");
-  ASSERT_EQ(spec.at("containers").size(), 1u);
-  const json& container = spec.at("containers")[0];
-  EXPECT_EQ(container.at("securityContext").at("privileged"), true);
+  DaemonSetPod pod{template_.at("spec"), json::object(), {}};
+  if (pod.spec.at("containers").size() != 1u) {
+    ADD_FAILURE() << path << " has more than one container";
+    return {};
+  }
+  pod.container = pod.spec.at("containers")[0];
+  EXPECT_EQ(pod.container.at("securityContext").at("privileged"), true);
+  pod.argv = Strings(pod.container.at("command"));
+  for (const auto& arg : Strings(pod.container.at("args"))) pod.argv.push_back(arg);
+  return pod;
+}
 
-  std::vector<std::string> argv = Strings(container.at("command"));
-  for (const auto& arg : Strings(container.at("args"))) argv.push_back(arg);
+TEST_F(ContainerFilesTest, DaemonSetMountsTheHostStoreOnHostModels) {
+  const DaemonSetPod pod = LoadDaemonSet("packaging/kubernetes/daemonset.yaml");
+  ASSERT_FALSE(pod.argv.empty());
+  const json& spec = pod.spec;
+  const json& container = pod.container;
+  const std::vector<std::string>& argv = pod.argv;
   const MountCommand command = ParseMountArgv(argv);
   EXPECT_TRUE(command.foreground) << "the container's main process must be the daemon";
   EXPECT_EQ(command.store, "/var/lib/re2po/store");
@@ -190,20 +212,11 @@ std::pair<json, json> VolumeHolding(const json& pod_spec, const json& container,
 }
 
 TEST_F(ContainerFilesTest, RemoteDaemonSetMountsTheRemoteOnHostModels) {
-  const json docs = LoadYaml("packaging/kubernetes/remote-daemonset.yaml");
-  ASSERT_EQ(docs.size(), 1u);
-  const json& ds = docs[0];
-  EXPECT_EQ(ds.at("apiVersion"), "apps/v1");
-  EXPECT_EQ(ds.at("kind"), "DaemonSet");
-  const json& template_ = ds.at("spec").at("template");
-  EXPECT_EQ(ds.at("spec").at("selector").at("matchLabels"), template_.at("metadata").at("labels"));
-  const json& spec = template_.at("spec");
-  ASSERT_EQ(spec.at("containers").size(), 1u);
-  const json& container = spec.at("containers")[0];
-  EXPECT_EQ(container.at("securityContext").at("privileged"), true);
-
-  std::vector<std::string> argv = Strings(container.at("command"));
-  for (const auto& arg : Strings(container.at("args"))) argv.push_back(arg);
+  const DaemonSetPod pod = LoadDaemonSet("packaging/kubernetes/remote-daemonset.yaml");
+  ASSERT_FALSE(pod.argv.empty());
+  const json& spec = pod.spec;
+  const json& container = pod.container;
+  const std::vector<std::string>& argv = pod.argv;
   const MountCommand command = ParseMountArgv(argv);
   EXPECT_TRUE(command.foreground) << "the container's main process must be the daemon";
   ASSERT_TRUE(command.values.contains("--remote"));

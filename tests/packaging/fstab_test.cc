@@ -183,13 +183,7 @@ class RefusingPort {
 
 TEST_F(FstabTest, RemoteFstabLineMountsFromTheCacheWithTheRemoteDown) {
   // The documented line, with this test's mountpoint, key, cache and log.
-  std::vector<std::string> fields;
-  for (const std::string& line : Lines(ReadText(SourcePath("docs/remote.md")))) {
-    if (!line.starts_with("s3://") || line.find(" fuse.re2po ") == std::string::npos) continue;
-    std::istringstream words(line);
-    for (std::string word; words >> word;) fields.push_back(word);
-    break;
-  }
+  const std::vector<std::string> fields = RemoteFstabFields("docs/remote.md");
   ASSERT_EQ(fields.size(), 6u) << "no fstab line with an s3:// source in docs/remote.md";
   const stdfs::path key = scratch_.path() / "keys" / "publisher";
   stdfs::create_directories(key.parent_path());

@@ -168,13 +168,7 @@ TEST_F(OperationsTest, ErrorTableCoversTheFleetCommands) {
 // docs/remote.md's fstab line: a URL as the source, and options the helper
 // accepts for a remote (-f: mount(8)'s "fake", nothing is mounted).
 TEST_F(OperationsTest, DocumentedRemoteFstabLineHasAcceptedOptions) {
-  std::vector<std::string> fields;
-  for (const std::string& line : Lines(ReadText(SourcePath("docs/remote.md")))) {
-    if (!line.starts_with("s3://") || line.find(" fuse.re2po ") == std::string::npos) continue;
-    std::istringstream words(line);
-    for (std::string word; words >> word;) fields.push_back(word);
-    break;
-  }
+  const std::vector<std::string> fields = RemoteFstabFields("docs/remote.md");
   ASSERT_EQ(fields.size(), 6u) << "no fstab line with an s3:// source in docs/remote.md";
   EXPECT_EQ(fields[2], "fuse.re2po");
   for (const char* option : {"_netdev", "trust=", "cache_dir=", "cache_size_max=", "timeout="}) {

@@ -40,6 +40,19 @@ inline std::vector<std::string> Lines(const std::string& text) {
   return lines;
 }
 
+// The fields of the first fstab line in `doc` whose source is an s3:// URL
+// (empty when there is none).
+inline std::vector<std::string> RemoteFstabFields(const std::string& doc) {
+  std::vector<std::string> fields;
+  for (const std::string& line : Lines(ReadText(SourcePath(doc)))) {
+    if (!line.starts_with("s3://") || line.find(" fuse.re2po ") == std::string::npos) continue;
+    std::istringstream words(line);
+    for (std::string word; words >> word;) fields.push_back(word);
+    break;
+  }
+  return fields;
+}
+
 inline std::string Trim(const std::string& text) {
   const size_t begin = text.find_first_not_of(" \t\r\n");
   if (begin == std::string::npos) return "";
