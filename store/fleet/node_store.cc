@@ -102,7 +102,7 @@ class NodeStore final : public Store {
   NodeIds ids_;
   std::map<std::pair<std::string, uint64_t>, std::shared_ptr<const VersionObject>> objects_;
   Clock::time_point last_poll_{};
-  std::string last_poll_error_;
+  std::optional<StatusCode> poll_failing_;  // since the last poll that worked
 
   mutable std::mutex index_mutex_;  // guards the pointer only
   std::shared_ptr<const NodeIndex> index_;
@@ -143,15 +143,16 @@ Result<bool> NodeStore::Refresh() {
   Result<bool> polled = Poll();
   WriteNodeStats();
   if (polled.ok()) {
-    if (!last_poll_error_.empty()) Log()->info("{} answers again", options_.remote->Describe());
-    last_poll_error_.clear();
+    if (poll_failing_) Log()->info("{} answers again", options_.remote->Describe());
+    poll_failing_.reset();
     return polled;
   }
-  // Serving from the cache goes on; say so once per kind of failure.
-  if (polled.status().message() != last_poll_error_) {
-    last_poll_error_ = polled.status().message();
+  // Serving from the cache goes on; say so once per kind of failure, not at
+  // every poll (the messages differ in their timings).
+  if (poll_failing_ != polled.status().code()) {
+    poll_failing_ = polled.status().code();
     Log()->warn("cannot refresh the catalog of {}: {}; serving what is cached",
-                options_.remote->Describe(), last_poll_error_);
+                options_.remote->Describe(), polled.status().message());
   }
   return false;
 }
