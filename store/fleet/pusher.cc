@@ -213,7 +213,7 @@ class Pusher {
 
   Result<PushSummary> Run() {
     RETURN_IF_ERROR(EnsureMarker(remote_));
-    RETURN_IF_ERROR(ReadRemoteCatalog(state_, nullptr));
+    RETURN_IF_ERROR(ReadRemoteCatalog(state_, /*warn=*/true));
     ASSIGN_OR_RETURN(std::vector<VersionRecord> selected,
                      SelectVersions(*local_.Catalog(), options_.refs));
     RETURN_IF_ERROR(IndexRemoteChunks(remote_, state_.entries, index_, contents_));
@@ -278,7 +278,7 @@ class Pusher {
     CrashPoint("push-before-head");
     summary_.log_record = key;
     RemoteCatalogState after = state_;
-    RETURN_IF_ERROR(ReadRemoteCatalog(after, &record));
+    RETURN_IF_ERROR(ReadRemoteCatalog(after, /*warn=*/false));
     RETURN_IF_ERROR(WriteHead(after));
     for (const CatalogEntry& entry : record.added) {
       const CatalogEntry& kept = after.entries.at({entry.model, entry.version});
@@ -295,20 +295,16 @@ class Pusher {
   // put under the prefix must not become trusted by being listed in a head
   // this publisher signs. A head it cannot verify (another key, a rollback)
   // stops the push rather than be replaced by one that forgets versions.
-  Status ReadRemoteCatalog(RemoteCatalogState& state, const LogRecord* ours) {
+  // Warnings are said once per push: not again when re-reading after publishing.
+  Status ReadRemoteCatalog(RemoteCatalogState& state, bool warn) {
     const PublicKey* trust = options_.key ? &options_.key->public_key() : nullptr;
-    std::string refused_head;
-    RemoteCatalogReader reader(remote_, trust, [&](const std::string& warning) {
-      if (warning.starts_with(kRefusedHead)) {
-        refused_head = warning;
-      } else if (ours == nullptr) {  // said once per push, not again after publishing
-        Logger("push")->warn("{}", warning);
-      }
+    RemoteCatalogReader reader(remote_, trust, [warn](const std::string& warning) {
+      if (warn) Logger("push")->warn("{}", warning);
     });
     RETURN_IF_ERROR(reader.Update(state).status());
-    if (!refused_head.empty()) {
+    if (!reader.refused_head().empty()) {
       return Status::PermissionDenied("cannot push over the remote's catalog head (" +
-                                      refused_head.substr(kRefusedHead.size()) +
+                                      reader.refused_head() +
                                       "): push with the key that signed it");
     }
     return Status::Ok();

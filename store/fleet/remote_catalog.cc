@@ -89,19 +89,20 @@ Result<bool> RemoteCatalogReader::ApplyHead(RemoteCatalogState& state) {
   if (!fetched.ok() && fetched.status().IsNotFound()) return false;  // nothing pushed yet
   if (!fetched.ok()) return fetched.status().WithContext("reading the catalog head");
   if (!fetched->has_value()) return false;  // unchanged
+  refused_head_.clear();
   const std::string etag = (*fetched)->etag;
   Result<OpenedCatalogObject> opened =
       OpenCatalogObject(SignedKind::kHead, (*fetched)->bytes, trust_);
   if (!opened.ok()) {
-    WarnOnce("head:" + etag, std::string(kRefusedHead) + opened.status().message());
+    refused_head_ = opened.status().message();
+    WarnOnce("head:" + etag, "refused the catalog head: " + refused_head_);
     return false;
   }
   ASSIGN_OR_RETURN(CatalogHead head, CatalogHead::Decode(opened->body));
   if (head.generation < state.head_generation) {
-    WarnOnce("head:" + etag, std::string(kRefusedHead) + "generation " +
-                                 std::to_string(head.generation) + " is older than " +
-                                 std::to_string(state.head_generation) +
-                                 ", already seen (a rollback)");
+    refused_head_ = "generation " + std::to_string(head.generation) + " is older than " +
+                    std::to_string(state.head_generation) + ", already seen (a rollback)";
+    WarnOnce("head:" + etag, "refused the catalog head: " + refused_head_);
     return false;
   }
   bool changed = false;

@@ -9,7 +9,6 @@
 #include <map>
 #include <set>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -35,9 +34,6 @@ struct RemoteCatalogState {
   static Result<RemoteCatalogState> Decode(std::string_view bytes);
 };
 
-// How a refused head's warning begins: a publisher stops on it.
-inline constexpr std::string_view kRefusedHead = "refused the catalog head: ";
-
 // Something a reader refused or could not reconcile, for the log.
 using CatalogWarning = std::function<void(const std::string&)>;
 
@@ -51,6 +47,10 @@ class RemoteCatalogReader {
   // number for other bytes (a warning). Returns whether anything changed.
   Result<bool> Update(RemoteCatalogState& state);
 
+  // Why the last head read was refused (unsigned, another key's, a
+  // rollback), or empty when it was accepted, unchanged or absent.
+  const std::string& refused_head() const { return refused_head_; }
+
  private:
   Result<bool> ApplyHead(RemoteCatalogState& state);
   Result<bool> ApplyNewRecords(RemoteCatalogState& state);
@@ -62,6 +62,7 @@ class RemoteCatalogReader {
   CatalogWarning warn_;
   std::set<std::string> refused_;          // warnings already given
   std::set<std::string> skipped_records_;  // refused log records, not fetched again
+  std::string refused_head_;
 };
 
 }  // namespace re2po

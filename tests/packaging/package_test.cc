@@ -72,7 +72,8 @@ TEST_F(PackageTest, InstalledBinariesRunAgainstTheSystemLibraries) {
   for (const char* helper : {"usr/sbin/mount.re2po", "usr/sbin/mount.fuse.re2po"}) {
     CommandResult help = RunInstalled(helper, "--help");
     EXPECT_EQ(help.exit_code, 0) << helper << ": " << help.err;
-    EXPECT_NE(help.out.find("usage: mount.re2po STORE|REMOTE MOUNTPOINT"), std::string::npos) << helper;
+    EXPECT_NE(help.out.find("usage: mount.re2po STORE|REMOTE MOUNTPOINT"), std::string::npos)
+        << helper;
   }
   CommandResult missing = RunInstalled("usr/sbin/mount.re2po", "");
   EXPECT_EQ(missing.exit_code, 1);
