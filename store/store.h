@@ -15,8 +15,10 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "store/base/histogram.h"
 #include "store/base/progress.h"
 #include "store/base/status.h"
 #include "store/catalog/catalog.h"
@@ -69,6 +71,34 @@ struct StoreStats {
   uint64_t disk_bytes = 0;  // size of the store directory on disk
 };
 
+// What a store has done since it was opened, for the mount's metrics. Plain
+// monotonic counters except where marked (gauges); Counters() reads atomics
+// only, so a scrape never waits for a read. A local store fills the cache
+// and fetch parts; a node also fills the remote and disk cache parts.
+struct StoreCounters {
+  // The decoded-chunk cache in memory. Lookups by readers and by read-ahead.
+  uint64_t cache_hits = 0;
+  uint64_t cache_misses = 0;
+  uint64_t cache_evictions = 0;
+  uint64_t cache_bytes = 0;           // gauge: memory held
+  uint64_t cache_capacity_bytes = 0;  // gauge: its bound
+  // Chunks fetched from this machine's storage (the store's database, a
+  // node's disk cache): each a read, a check and a decode.
+  uint64_t fetches = 0;
+  uint64_t fetch_bytes = 0;  // as stored (compressed)
+  uint64_t fetch_errors = 0;
+  HistogramSnapshot fetch_seconds;  // in ns, as observed
+  // A node's requests to its remote (zero for a local store).
+  uint64_t remote_requests = 0;
+  uint64_t remote_bytes = 0;  // received
+  uint64_t remote_errors = 0;
+  uint64_t remote_retries = 0;
+  HistogramSnapshot remote_fetch_seconds;  // in ns
+  // A node's disk cache (gauges; zero for a local store).
+  uint64_t disk_cache_bytes = 0;
+  uint64_t disk_cache_limit_bytes = 0;
+};
+
 class Store;
 
 // The slices of `recipe` holding up to `length` bytes at `offset`, each
@@ -107,6 +137,14 @@ class Store {
   virtual Result<VerifyReport> Verify(const ProgressFn& progress) = 0;
   virtual Result<StoreStats> Stats() = 0;
   virtual const std::filesystem::path& dir() const = 0;
+  // Where chunks come from: "local" (this machine's store) or "remote" (a
+  // node of a remote). Said in the access log and the metrics.
+  virtual std::string_view Kind() const { return "local"; }
+  // Never blocks a reader: atomics only.
+  virtual StoreCounters Counters() const { return {}; }
+  // Whether the chunk is decoded in memory now; neither a lookup (not
+  // counted, not moved in the LRU) nor a promise that it stays.
+  virtual bool ChunkCached(const Digest& /*chunk*/) const { return false; }
 
   // Touches `buffer_bytes` of decode buffers and leaves `heap_slack` bytes
   // of malloc heap touched, so the first cold reads do not pay for page

@@ -4,6 +4,7 @@
 // (import, remove), gc.cc, verify.cc.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -36,6 +37,9 @@ class StoreImpl final : public Store {
   Result<VerifyReport> Verify(const ProgressFn& progress) override;
   Result<StoreStats> Stats() override;
   const std::filesystem::path& dir() const override { return dir_; }
+  std::string_view Kind() const override { return "local"; }
+  StoreCounters Counters() const override;
+  bool ChunkCached(const Digest& chunk) const override { return cache_.Contains(chunk); }
 
   Result<ImportSummary> Import(const ImportRequest& request) override;
   Status Remove(const std::string& model, uint64_t version) override;
@@ -69,9 +73,16 @@ class StoreImpl final : public Store {
   std::shared_ptr<Db> db_;
   std::string db_fingerprint_;  // readers: the state db_ was opened at
   Result<ChunkBytes> BaseChunk(const Digest& base) const;
+  Result<ChunkBytes> FetchChunkUncounted(const Digest& chunk, ChunkCheck check,
+                                         bool base_of_delta) const;
 
   mutable ChunkCache cache_;  // internally synchronised
   InFlightFetches in_flight_;
+  // Fetches from the database, for Counters().
+  mutable std::atomic<uint64_t> fetches_{0};
+  mutable std::atomic<uint64_t> fetch_bytes_{0};
+  mutable std::atomic<uint64_t> fetch_errors_{0};
+  mutable Histogram fetch_ns_{LatencyBoundsNs()};
 
   mutable std::mutex catalog_mutex_;  // guards the pointer only, never held during I/O
   std::shared_ptr<const CatalogSnapshot> catalog_;

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "store/base/coding.h"
@@ -28,6 +29,18 @@ Result<ChunkBytes> StoreImpl::BaseChunk(const Digest& base) const {
 
 Result<ChunkBytes> StoreImpl::FetchChunk(const Digest& digest, ChunkCheck check,
                                          bool base_of_delta) const {
+  const auto start = std::chrono::steady_clock::now();
+  Result<ChunkBytes> fetched = FetchChunkUncounted(digest, check, base_of_delta);
+  fetches_.fetch_add(1, std::memory_order_relaxed);
+  if (!fetched.ok()) fetch_errors_.fetch_add(1, std::memory_order_relaxed);
+  fetch_ns_.Observe(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+          .count()));
+  return fetched;
+}
+
+Result<ChunkBytes> StoreImpl::FetchChunkUncounted(const Digest& digest, ChunkCheck check,
+                                                  bool base_of_delta) const {
   const std::string context = "chunk " + digest.Hex();
   std::shared_ptr<Db> db = this->db();
   auto value = db->GetPinnedUnchecked(Cf::kChunks, digest.view());
@@ -41,6 +54,7 @@ Result<ChunkBytes> StoreImpl::FetchChunk(const Digest& digest, ChunkCheck check,
   }
   if (!value.ok()) return value.status().WithContext(context);
   if (!value->has_value()) return Status::NotFound(context + " is missing from the store");
+  fetch_bytes_.fetch_add((*value)->view().size(), std::memory_order_relaxed);
   auto decoded = DecodeChunkValue(digest, (*value)->view(), check, base_of_delta,
                                   [this](const Digest& base) { return BaseChunk(base); });
   if (!decoded.ok()) return decoded.status().WithContext(context);
@@ -51,7 +65,7 @@ Result<ChunkBytes> StoreImpl::ReadChunk(const Digest& digest) {
   if (ChunkBytes cached = cache_.Lookup(digest)) return cached;
   return in_flight_.Share(digest, [&]() -> Result<ChunkBytes> {
     // Another fetch may have filled the cache since the lookup above.
-    if (ChunkBytes cached = cache_.Lookup(digest)) return cached;
+    if (ChunkBytes cached = cache_.LookupAgain(digest)) return cached;
     ASSIGN_OR_RETURN(ChunkBytes bytes, FetchChunk(digest));
     cache_.Insert(digest, bytes);
     return bytes;
@@ -84,6 +98,21 @@ Result<std::vector<ChunkSlice>> SlicesOfRecipe(Store& store, const Recipe& recip
 Result<std::vector<ChunkSlice>> StoreImpl::ReadSlices(const Recipe& recipe, uint64_t offset,
                                                       size_t length) {
   return SlicesOfRecipe(*this, recipe, offset, length);
+}
+
+StoreCounters StoreImpl::Counters() const {
+  StoreCounters counters;
+  const ChunkCacheCounters cache = cache_.Counters();
+  counters.cache_hits = cache.hits;
+  counters.cache_misses = cache.misses;
+  counters.cache_evictions = cache.evictions;
+  counters.cache_bytes = cache.bytes;
+  counters.cache_capacity_bytes = cache.capacity_bytes;
+  counters.fetches = fetches_.load(std::memory_order_relaxed);
+  counters.fetch_bytes = fetch_bytes_.load(std::memory_order_relaxed);
+  counters.fetch_errors = fetch_errors_.load(std::memory_order_relaxed);
+  counters.fetch_seconds = fetch_ns_.Snapshot();
+  return counters;
 }
 
 void Store::WarmReadBuffers(size_t buffer_bytes, size_t heap_slack) {

@@ -5,6 +5,7 @@
 // process owns a cache at a time (a lock file); it survives restarts.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <list>
@@ -57,6 +58,10 @@ class NodeCache {
   Status PutRecord(std::string_view key, std::string_view value);
 
   NodeCacheStats Stats() const;
+  // What the chunks take and the bound, without the lock: for metrics,
+  // which must never wait for a reader.
+  uint64_t bytes_held() const { return bytes_.load(std::memory_order_relaxed); }
+  uint64_t max_bytes() const { return max_bytes_; }
   // Drops one chunk (found damaged).
   Status Drop(const Digest& chunk);
   // Drops every chunk (records stay: the node can still mount).
@@ -81,7 +86,7 @@ class NodeCache {
   mutable std::mutex mutex_;  // guards the usage below, never held across a fetch
   std::list<Digest> lru_;     // front: most recently used
   std::unordered_map<Digest, Entry, DigestHash> entries_;
-  uint64_t bytes_ = 0;
+  std::atomic<uint64_t> bytes_{0};  // atomic for bytes_held(); changed under mutex_
   uint64_t tick_ = 0;
   uint64_t evicted_chunks_ = 0;
   uint64_t evicted_bytes_ = 0;

@@ -1,11 +1,13 @@
 #include "store/fleet/node_store.h"
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <future>
 #include <mutex>
 #include <unordered_map>
 
+#include "store/base/histogram.h"
 #include "store/base/log.h"
 #include "store/chunks/chunk_cache.h"
 #include "store/chunks/chunk_decoder.h"
@@ -58,6 +60,9 @@ class NodeStore final : public Store {
   Result<ChunkBytes> ReadChunk(const Digest& chunk) override;
   Result<std::string> StoredChunkValue(const Digest& chunk) override;
   Result<ChunkInfo> ChunkDetails(const Digest& chunk) override;
+  std::string_view Kind() const override { return "remote"; }
+  StoreCounters Counters() const override;
+  bool ChunkCached(const Digest& chunk) const override { return memory_.Contains(chunk); }
   Result<std::vector<ChunkSlice>> ReadSlices(const Recipe& recipe, uint64_t offset,
                                              size_t length) override {
     return SlicesOfRecipe(*this, recipe, offset, length);
@@ -111,7 +116,20 @@ class NodeStore final : public Store {
   InFlightFetches in_flight_;
   std::mutex fetching_mutex_;
   std::unordered_map<Digest, std::shared_future<void>, DigestHash> fetching_;
+  // For Counters(): reads of the disk cache, and ranged GETs of the remote
+  // (its client counts requests, bytes, retries and errors itself).
+  std::atomic<uint64_t> fetches_{0};
+  std::atomic<uint64_t> fetch_bytes_{0};
+  std::atomic<uint64_t> fetch_errors_{0};
+  Histogram fetch_ns_{LatencyBoundsNs()};
+  Histogram remote_ns_{LatencyBoundsNs()};
 };
+
+uint64_t NanosSince(std::chrono::steady_clock::time_point start) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now() - start)
+                                   .count());
+}
 
 Status NodeStore::Start() {
   if (!options_.trust) {
@@ -299,9 +317,14 @@ Result<ChunkBytes> NodeStore::Decode(const Digest& chunk, std::string_view value
 // checks (the node's disk damaged it) is fetched again.
 Result<ChunkBytes> NodeStore::Load(const Digest& chunk, bool base_of_delta) {
   for (int attempt = 0; attempt < 2; ++attempt) {
+    const auto start = std::chrono::steady_clock::now();
     ASSIGN_OR_RETURN(auto value, cache_->Get(chunk));
     if (value) {
       Result<ChunkBytes> decoded = Decode(chunk, *value, ChunkCheck::kFast, base_of_delta);
+      fetches_.fetch_add(1, std::memory_order_relaxed);
+      fetch_bytes_.fetch_add(value->size(), std::memory_order_relaxed);
+      if (!decoded.ok()) fetch_errors_.fetch_add(1, std::memory_order_relaxed);
+      fetch_ns_.Observe(NanosSince(start));
       if (decoded.ok() || !decoded.status().IsCorruption()) return decoded;
       Log()->error("cached chunk {} is damaged ({}); fetching it again", chunk.Hex(),
                    decoded.status().message());
@@ -372,7 +395,9 @@ Result<ChunkBytes> NodeStore::FetchFromRemote(const Digest& chunk, bool base_of_
 Result<ChunkBytes> NodeStore::RunFetch(const FetchRun& run, const Digest& wanted,
                                        bool base_of_delta) {
   const std::string key = remote_keys::Pack(run.pack);
+  const auto start = std::chrono::steady_clock::now();
   Result<std::string> bytes = options_.remote->GetRange(key, run.offset, run.length);
+  remote_ns_.Observe(NanosSince(start));
   if (!bytes.ok()) {
     const std::string what = "fetching chunk " + wanted.Hex() + " from " + key + " [" +
                              std::to_string(run.offset) + ", +" + std::to_string(run.length) +
@@ -426,6 +451,29 @@ Result<VerifyReport> NodeStore::Verify(const ProgressFn& progress) {
   }
   report.files_checked = snapshot->files.size();
   return report;
+}
+
+StoreCounters NodeStore::Counters() const {
+  StoreCounters counters;
+  const ChunkCacheCounters memory = memory_.Counters();
+  counters.cache_hits = memory.hits;
+  counters.cache_misses = memory.misses;
+  counters.cache_evictions = memory.evictions;
+  counters.cache_bytes = memory.bytes;
+  counters.cache_capacity_bytes = memory.capacity_bytes;
+  counters.fetches = fetches_.load(std::memory_order_relaxed);
+  counters.fetch_bytes = fetch_bytes_.load(std::memory_order_relaxed);
+  counters.fetch_errors = fetch_errors_.load(std::memory_order_relaxed);
+  counters.fetch_seconds = fetch_ns_.Snapshot();
+  const ObjectStoreCounters& remote = options_.remote->counters();
+  counters.remote_requests = remote.requests.load(std::memory_order_relaxed);
+  counters.remote_bytes = remote.bytes_received.load(std::memory_order_relaxed);
+  counters.remote_errors = remote.errors.load(std::memory_order_relaxed);
+  counters.remote_retries = remote.retries.load(std::memory_order_relaxed);
+  counters.remote_fetch_seconds = remote_ns_.Snapshot();
+  counters.disk_cache_bytes = cache_->bytes_held();
+  counters.disk_cache_limit_bytes = cache_->max_bytes();
+  return counters;
 }
 
 Result<StoreStats> NodeStore::Stats() {
