@@ -109,6 +109,20 @@ Status Apply(const std::string& option, MountOptions& options) {
     options.log_level = value;
   } else if (key == "log_file" && !value.empty()) {
     options.log_file = value;
+  } else if (key == "access_log" && !value.empty()) {
+    options.access_log = value != "off";
+    options.access_log_path.clear();
+    if (options.access_log) {
+      std::error_code ec;
+      options.access_log_path = std::filesystem::absolute(value, ec);
+      if (ec) return Status::InvalidArgument("bad path: " + ec.message());
+    }
+  } else if (key == "metrics" && !value.empty()) {
+    if (value == "off") {
+      options.metrics.reset();
+    } else {
+      ASSIGN_OR_RETURN(options.metrics, ParseListenAddress(value));
+    }
   } else if (IsRemoteOption(key)) {
     return ApplyRemote(key, value, options.remote);
   } else if (IsAny(option, kFuseFlags) || StartsWithAny(option, kFusePrefixes)) {
@@ -148,6 +162,40 @@ Result<size_t> ParseSize(std::string_view text) {
     return bad;
   if (number > (std::numeric_limits<size_t>::max() >> shift)) return bad;
   return static_cast<size_t>(number << shift);
+}
+
+Result<ListenAddress> ParseListenAddress(std::string_view text) {
+  ListenAddress address;
+  if (text.starts_with("unix:")) text.remove_prefix(5);
+  if (text.starts_with('/') || text.starts_with('.')) {
+    std::error_code ec;
+    address.socket_path = std::filesystem::absolute(text, ec).lexically_normal();
+    if (ec || !address.socket_path.has_filename()) {
+      return Status::InvalidArgument("bad socket path '" + std::string(text) + "'");
+    }
+    return address;
+  }
+  const Status bad = Status::InvalidArgument(
+      "bad address '" + std::string(text) +
+      "' (expected HOST:PORT such as 127.0.0.1:9317, or a unix socket path)");
+  const size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return bad;
+  std::string_view host = text.substr(0, colon);
+  if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
+  const std::string_view port = text.substr(colon + 1);
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), address.port);
+  if (host.empty() || ec != std::errc() || end != port.data() + port.size() || address.port < 0 ||
+      address.port > 65535) {
+    return bad;
+  }
+  address.host = host;
+  return address;
+}
+
+std::string ListenAddress::ToString() const {
+  if (is_unix()) return socket_path.string();
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
 bool IsRemoteSource(std::string_view source) {

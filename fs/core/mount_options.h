@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,18 @@ struct RemoteMountOptions {
 // `source` is a remote when it has a scheme ("s3://..."), else a store path.
 bool IsRemoteSource(std::string_view source);
 
+// Where the metrics endpoint listens: HOST:PORT ("127.0.0.1:9317",
+// "[::1]:9317"; port 0 takes any free port) or a unix socket path (one that
+// starts with '/' or '.', or "unix:PATH").
+struct ListenAddress {
+  std::string host;  // empty for a unix socket
+  int port = 0;
+  std::filesystem::path socket_path;  // absolute
+  bool is_unix() const { return !socket_path.empty(); }
+  std::string ToString() const;  // as parsed back by ParseListenAddress
+};
+Result<ListenAddress> ParseListenAddress(std::string_view text);
+
 struct MountOptions {
   std::filesystem::path store_dir;
   RemoteMountOptions remote;
@@ -41,11 +54,18 @@ struct MountOptions {
   std::string log_level = "info";
   std::filesystem::path log_file;  // empty: stderr in the foreground, nowhere in the background
   std::vector<std::string> fuse_options;  // passed to libfuse (allow_root, fsname=, ...)
+  // -o access_log=PATH|off: one line per open of a file (fs/core/access_log.h);
+  // an empty path means <store>/access/access.jsonl.
+  bool access_log = true;
+  std::filesystem::path access_log_path;
+  // -o metrics=ADDR|off: the Prometheus endpoint; none by default.
+  std::optional<ListenAddress> metrics;
 };
 
 // Applies a mount(8)-style option list ("ro,cache_size=1G,allow_other") to
 // `base`. Understands cache_size=SIZE and whole_file_readahead=SIZE (bytes, or
-// with K/M/G/T, KiB..., KB...: all powers of 1024), allow_other, log_level=, log_file=, ro;
+// with K/M/G/T, KiB..., KB...: all powers of 1024), allow_other, log_level=, log_file=, ro,
+// access_log=PATH|off, metrics=ADDR|off;
 // for remotes endpoint=, cache_dir=, cache_size_max=SIZE, trust=, timeout=SECONDS,
 // prefetch=MODEL[@VERSION] (repeatable, or several joined by ':'); accepts
 // and drops what mount(8) and systemd pass for every filesystem (rw, defaults, auto, noauto, user,

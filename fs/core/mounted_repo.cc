@@ -11,13 +11,18 @@ namespace re2po::fs {
 
 MountedRepository::MountedRepository(std::unique_ptr<Store> store,
                                      std::unique_ptr<UsageRecorder> usage,
-                                     const RepoOptions& options)
+                                     const RepoOptions& options,
+                                     std::unique_ptr<AccessLog> access_log)
     : store_(std::move(store)),
       usage_(std::move(usage)),
       options_(options),
       versions_(*store_, options.cached_versions),
       catalog_(store_->Catalog()),
-      prefetcher_(*store_, options.prefetch) {}
+      metrics_(options.metrics),
+      access_log_(std::move(access_log)),
+      prefetcher_(*store_, options.prefetch) {
+  CatalogRefreshed(*catalog_);
+}
 
 MountedRepository::~MountedRepository() = default;
 
@@ -202,9 +207,13 @@ Result<std::string> MountedRepository::ListXattr(uint64_t ino) {
 
 Result<std::vector<Invalidation>> MountedRepository::Refresh() {
   Result<bool> refreshed = store_->Refresh();
-  if (!refreshed.ok()) return refreshed.status();
+  if (!refreshed.ok()) {
+    refresh_failures_.fetch_add(1, std::memory_order_relaxed);
+    return refreshed.status();
+  }
   // Whether anything changed is decided by the snapshot pointer readers see.
   std::shared_ptr<const CatalogSnapshot> after = store_->Catalog();
+  CatalogRefreshed(*after);
   std::shared_ptr<const CatalogSnapshot> before;
   {
     std::lock_guard lock(catalog_mutex_);

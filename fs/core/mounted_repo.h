@@ -8,6 +8,8 @@
 #pragma once
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
 
 #include <atomic>
 #include <cstdint>
@@ -19,10 +21,13 @@
 #include <string_view>
 #include <vector>
 
+#include "fs/core/access_log.h"
 #include "fs/core/attributes.h"
 #include "fs/core/catalog_diff.h"
 #include "fs/core/handle_table.h"
 #include "fs/core/inode_table.h"
+#include "fs/core/metrics.h"
+#include "fs/core/metrics_text.h"
 #include "fs/core/prefetcher.h"
 #include "fs/core/usage_recorder.h"
 #include "fs/core/version_cache.h"
@@ -43,6 +48,15 @@ struct RepoOptions {
   // frameworks load a model file entirely, and not in one sequential pass
   // (a zip's directory comes first, from its end). 0: sequential reads only.
   uint64_t whole_file_readahead = uint64_t{64} << 20;
+  // Count requests, bytes, latencies and opens per model for a metrics
+  // endpoint; off, the FUSE callbacks do none of it.
+  bool metrics = false;
+};
+
+// Who sent a FUSE request (fuse_req_ctx); pid 0: nobody to name (tests).
+struct Caller {
+  uid_t uid = 0;
+  pid_t pid = 0;  // the calling thread, as the kernel gives it
 };
 
 // What lookup and readdirplus hand to the kernel.
@@ -83,8 +97,9 @@ struct OpenFile {
 
 class MountedRepository {
  public:
+  // `access_log` may be null (not logging opens).
   MountedRepository(std::unique_ptr<Store> store, std::unique_ptr<UsageRecorder> usage,
-                    const RepoOptions& options);
+                    const RepoOptions& options, std::unique_ptr<AccessLog> access_log = nullptr);
   ~MountedRepository();
 
   Result<EntryReply> Lookup(uint64_t parent, std::string_view name);
@@ -94,7 +109,7 @@ class MountedRepository {
   Result<std::shared_ptr<const DirListing>> OpenDir(uint64_t ino);
   // The kernel now holds `entry` (readdirplus): counts as a lookup.
   void Remember(const DirEntry& entry);
-  Result<std::unique_ptr<OpenFile>> Open(uint64_t ino);
+  Result<std::unique_ptr<OpenFile>> Open(uint64_t ino, const Caller& caller = {});
   // The chunk slices holding up to `size` bytes at `offset` (fewer only at
   // EOF), for the kernel to copy straight from the cache.
   Result<std::vector<ChunkSlice>> ReadSlices(const OpenFile& file, uint64_t offset, size_t size);
@@ -103,6 +118,9 @@ class MountedRepository {
   // nullopt: the node has no such attribute (ENODATA).
   Result<std::optional<std::string>> GetXattr(uint64_t ino, std::string_view name);
   Result<std::string> ListXattr(uint64_t ino);  // NUL-terminated names
+  // df's numbers: the repository's logical size and file count, or a
+  // node's disk cache (fs/core/statfs.h).
+  struct statvfs StatFs();
 
   // --- for the refresher thread
   // Catches up with the store; returns what the kernel must forget.
@@ -119,6 +137,10 @@ class MountedRepository {
   HandleTable<std::shared_ptr<const DirListing>>& open_dirs() { return open_dirs_; }
   Store& store() { return *store_; }
   const Prefetcher& prefetcher() const { return prefetcher_; }
+  MountMetrics& metrics() { return metrics_; }
+  // Everything the metrics endpoint shows, read without taking a lock any
+  // reader takes (mounted_repo_stats.cc).
+  MetricsSample SampleMetrics() const;
 
  private:
   struct Child {
@@ -140,6 +162,9 @@ class MountedRepository {
   Result<DirListing> ListEntry(const Node& dir, uint64_t ino);
   static std::string Describe(const Node& node);
   void ReadAheadIfSequential(const OpenFile& file, uint64_t offset, uint64_t end);
+  void LogOpen(const Node& node, const Recipe& recipe, const Caller& caller);
+  std::string_view ServedFrom(const Recipe& recipe) const;
+  void CatalogRefreshed(const CatalogSnapshot& catalog);
 
   const std::unique_ptr<Store> store_;
   const std::unique_ptr<UsageRecorder> usage_;
@@ -151,6 +176,12 @@ class MountedRepository {
   std::shared_ptr<const CatalogSnapshot> catalog_;
   HandleTable<OpenFile> open_files_;
   HandleTable<std::shared_ptr<const DirListing>> open_dirs_;
+  MountMetrics metrics_;
+  // For the metrics: what the last refresh saw, readable without catalog_mutex_.
+  std::atomic<uint64_t> catalog_generation_{0};
+  std::atomic<int64_t> last_refresh_ns_{0};  // steady clock
+  std::atomic<uint64_t> refresh_failures_{0};
+  const std::unique_ptr<AccessLog> access_log_;  // may be null
   Prefetcher prefetcher_;  // last: its threads stop before anything they use goes
 };
 

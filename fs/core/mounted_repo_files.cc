@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "fs/core/mounted_repo.h"
+#include "store/base/clock.h"
 
 namespace re2po::fs {
 namespace {
@@ -28,7 +29,36 @@ std::string ChunksOf(const Recipe& recipe, uint64_t offset, uint64_t length) {
 
 }  // namespace
 
-Result<std::unique_ptr<OpenFile>> MountedRepository::Open(uint64_t ino) {
+// Whether opening the file costs fetches: "cache" when every chunk is
+// decoded in memory now (it stops at the first that is not), else where
+// chunks come from.
+std::string_view MountedRepository::ServedFrom(const Recipe& recipe) const {
+  for (const Extent& extent : recipe.extents) {
+    if (!store_->ChunkCached(extent.chunk)) return store_->Kind();
+  }
+  return "cache";
+}
+
+void MountedRepository::LogOpen(const Node& node, const Recipe& recipe, const Caller& caller) {
+  const VersionRecord& record = node.version->record();
+  if (metrics_.enabled()) metrics_.Opened(record.model);
+  if (!access_log_) return;
+  AccessRecord access;
+  access.time_ns = NowNs();
+  access.model = record.model;
+  access.version = record.version;
+  access.path = node.version->tree().PathOf(node.entry);
+  access.uid = caller.uid;
+  ProcessIdentity identity = IdentifyProcess(caller.pid);
+  access.pid = identity.pid;
+  access.command = std::move(identity.command);
+  access.cgroup = std::move(identity.cgroup);
+  access.served_from = ServedFrom(recipe);
+  access.mount = usage_->mount_id();
+  access_log_->Submit(std::move(access));
+}
+
+Result<std::unique_ptr<OpenFile>> MountedRepository::Open(uint64_t ino, const Caller& caller) {
   ASSIGN_OR_RETURN(Node node, NodeOf(ino));
   if (node.kind != NodeKind::kEntry || node.tree_entry().type != EntryType::kFile) {
     return Status::InvalidArgument(Describe(node) + " is not a regular file");
@@ -50,6 +80,7 @@ Result<std::unique_ptr<OpenFile>> MountedRepository::Open(uint64_t ino) {
   file->usage = usage_->Counters(record.model, record.version);
   file->usage->Opened();
   file->recipe = std::move(recipe).value();
+  LogOpen(node, *file->recipe, caller);
   file->node = std::move(node);
   return file;
 }

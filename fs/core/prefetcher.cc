@@ -20,10 +20,14 @@ Prefetcher::~Prefetcher() {
 
 bool Prefetcher::QueueBackLocked(const Recipe& recipe, size_t first, size_t last) {
   for (size_t index = first; index < last; ++index) {
-    if (queue_.size() >= options_.max_queued) return false;
+    if (queue_.size() >= options_.max_queued) {
+      dropped_.fetch_add(last - index, std::memory_order_relaxed);
+      return false;
+    }
     const Digest& chunk = recipe.extents[index].chunk;
     if (queued_.contains(chunk) || fetching_.contains(chunk)) continue;
     queued_.emplace(chunk, queue_.insert(queue_.end(), chunk));
+    queued_count_.fetch_add(1, std::memory_order_relaxed);
   }
   return true;
 }
@@ -37,8 +41,10 @@ void Prefetcher::QueueFrontLocked(const Digest& chunk) {
   if (queue_.size() >= options_.max_queued) {
     queued_.erase(queue_.back());  // the least wanted makes room
     queue_.pop_back();
+    dropped_.fetch_add(1, std::memory_order_relaxed);
   }
   queued_.emplace(chunk, queue_.insert(queue_.begin(), chunk));
+  queued_count_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Prefetcher::AheadOf(const Recipe& recipe, uint64_t from, uint64_t window) {
@@ -59,7 +65,11 @@ void Prefetcher::WholeFile(const Recipe& recipe, uint64_t from) {
   const size_t start = from < recipe.size() ? recipe.ExtentAt(from) : 0;
   {
     std::lock_guard lock(mutex_);
-    if (QueueBackLocked(recipe, start, recipe.extents.size())) QueueBackLocked(recipe, 0, start);
+    if (QueueBackLocked(recipe, start, recipe.extents.size())) {
+      QueueBackLocked(recipe, 0, start);
+    } else {
+      dropped_.fetch_add(start, std::memory_order_relaxed);
+    }
   }
   wake_.notify_all();
 }

@@ -35,6 +35,15 @@ struct PrefetchOptions {
   size_t max_queued = 4096;                   // chunks waiting; more are dropped
 };
 
+// What read-ahead did, in chunks: queued (new in the queue), fetched (read
+// into the cache, or found there), dropped (not queued, or pushed out of the
+// queue, because it was full).
+struct PrefetchCounters {
+  uint64_t queued = 0;
+  uint64_t fetched = 0;
+  uint64_t dropped = 0;
+};
+
 class Prefetcher {
  public:
   Prefetcher(Store& store, const PrefetchOptions& options);
@@ -49,6 +58,10 @@ class Prefetcher {
   void WholeFile(const Recipe& recipe, uint64_t from);
   // Chunks fetched so far (for tests).
   uint64_t fetched() const { return fetched_.load(std::memory_order_relaxed); }
+  PrefetchCounters counters() const {
+    return {queued_count_.load(std::memory_order_relaxed), fetched(),
+            dropped_.load(std::memory_order_relaxed)};
+  }
 
  private:
   void Run();
@@ -66,6 +79,8 @@ class Prefetcher {
   std::unordered_set<Digest, DigestHash> fetching_;
   bool stopping_ = false;
   std::atomic<uint64_t> fetched_{0};
+  std::atomic<uint64_t> queued_count_{0};
+  std::atomic<uint64_t> dropped_{0};
   std::vector<std::thread> threads_;
 };
 
