@@ -7,6 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config git clang libclang-rt-14-dev
   libfuse3-dev fuse3 librocksdb-dev libzstd-dev zstd libsnappy-dev libhdf5-dev libxxhash-dev
   libspdlog-dev libfmt-dev libssl-dev libcurl4-openssl-dev libcli11-dev nlohmann-json3-dev
+  libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy python3-torch python3-torchvision python3-onnx python3-h5py python3-mypy
   fio attr util-linux e2fsprogs python3-yaml systemd man-db groff dpkg-dev file
@@ -40,3 +41,9 @@ ENGINE_NAME=setup
 # shellcheck source=engines/common.sh
 . "$(dirname "$0")/engines/common.sh"
 ensure_packages ceph-mon ceph-osd radosgw ceph-common python3-boto3 curl
+
+# promtool, which the observability test runs (`promtool check metrics`) on a
+# scrape of the mount's endpoint; nothing else of the package is used. Its
+# postinst would start a Prometheus server on *:9090, hence ensure_packages
+# (services kept from starting).
+ensure_packages prometheus

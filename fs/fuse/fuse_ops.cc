@@ -1,13 +1,16 @@
 // Each callback: decode the arguments, make one call into MountedRepository,
 // map a failed Result with ToErrno (which logs), reply. Guard() makes sure no
 // exception crosses into libfuse: bad_alloc becomes ENOMEM, anything else EIO,
-// each with a log line. No lock is held when replying.
+// each with a log line. No lock is held when replying. With a metrics
+// endpoint, Guard() counts the request, Fail() the cause of an EIO, and the
+// callbacks the bytes they reply (relaxed atomics, fs/core/metrics.h).
 #include "fs/fuse/fuse_ops.h"
 
 #include <fcntl.h>
 #include <sys/uio.h>
 
 #include <cerrno>
+#include <chrono>
 #include <new>
 #include <vector>
 
@@ -25,10 +28,29 @@ MountedRepository& Repo(fuse_req_t req) {
   return *static_cast<MountedRepository*>(fuse_req_userdata(req));
 }
 
-// Runs `body`; if it throws, replies with an error (or, for operations that
-// take no reply, just logs).
+void CountBytes(fuse_req_t req, FuseOp op, uint64_t bytes) {
+  MountMetrics& metrics = Repo(req).metrics();
+  if (metrics.enabled()) metrics.Bytes(op, bytes);
+}
+
+void CountEio(fuse_req_t req, EioCause cause) {
+  MountMetrics& metrics = Repo(req).metrics();
+  if (metrics.enabled()) metrics.Eio(cause);
+}
+
+// The errno for a failed call (logged by ToErrno); an EIO counted by cause.
+int Fail(fuse_req_t req, const Status& status, std::string_view operation, fuse_ino_t ino) {
+  const int err = ToErrno(status, operation, ino);
+  if (err == EIO) CountEio(req, EioCauseOf(status));
+  return err;
+}
+
+// Counts the request, then runs `body`; if it throws, replies with an error
+// (or, for operations that take no reply, just logs).
 template <typename Body>
-void Guard(fuse_req_t req, const char* operation, fuse_ino_t ino, bool replies, Body&& body) {
+void Guard(fuse_req_t req, FuseOp op, fuse_ino_t ino, bool replies, Body&& body) {
+  const std::string_view operation = FuseOpName(op);
+  if (Repo(req).metrics().enabled()) Repo(req).metrics().Request(op);
   int err = EIO;
   try {
     body();
@@ -42,6 +64,7 @@ void Guard(fuse_req_t req, const char* operation, fuse_ino_t ino, bool replies, 
     Logger("fs")->error("{} inode {}: unexpected exception", operation, ino);
   }
   if (replies) {
+    if (err == EIO) CountEio(req, EioCause::kOther);
     fuse_reply_err(req, err);
   } else {
     fuse_reply_none(req);
@@ -74,50 +97,53 @@ void Init(void* /*userdata*/, fuse_conn_info* conn) {
 }
 
 void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  Guard(req, "lookup", parent, true, [&] {
+  Guard(req, FuseOp::kLookup, parent, true, [&] {
     Result<EntryReply> entry = Repo(req).Lookup(parent, name);
-    if (!entry.ok()) return (void)fuse_reply_err(req, ToErrno(entry.status(), "lookup", parent));
+    if (!entry.ok()) return (void)fuse_reply_err(req, Fail(req, entry.status(), "lookup", parent));
     const fuse_entry_param param = ToEntryParam(*entry);
     fuse_reply_entry(req, &param);
   });
 }
 
 void Forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
-  Guard(req, "forget", ino, false, [&] {
+  Guard(req, FuseOp::kForget, ino, false, [&] {
     Repo(req).Forget(ino, nlookup);
     fuse_reply_none(req);
   });
 }
 
 void ForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
-  Guard(req, "forget_multi", 0, false, [&] {
+  Guard(req, FuseOp::kForget, 0, false, [&] {
     for (size_t i = 0; i < count; ++i) Repo(req).Forget(forgets[i].ino, forgets[i].nlookup);
     fuse_reply_none(req);
   });
 }
 
 void GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* /*fi*/) {
-  Guard(req, "getattr", ino, true, [&] {
+  Guard(req, FuseOp::kGetattr, ino, true, [&] {
     if (ino == FUSE_ROOT_ID) TestDelay("root-getattr");  // lifecycle tests hold it here
     Result<AttrReply> attr = Repo(req).GetAttr(ino);
-    if (!attr.ok()) return (void)fuse_reply_err(req, ToErrno(attr.status(), "getattr", ino));
+    if (!attr.ok()) return (void)fuse_reply_err(req, Fail(req, attr.status(), "getattr", ino));
     fuse_reply_attr(req, &attr->attr, attr->timeout);
   });
 }
 
 void ReadLink(fuse_req_t req, fuse_ino_t ino) {
-  Guard(req, "readlink", ino, true, [&] {
+  Guard(req, FuseOp::kReadlink, ino, true, [&] {
     Result<std::string> target = Repo(req).ReadLink(ino);
-    if (!target.ok()) return (void)fuse_reply_err(req, ToErrno(target.status(), "readlink", ino));
+    if (!target.ok()) return (void)fuse_reply_err(req, Fail(req, target.status(), "readlink", ino));
     fuse_reply_readlink(req, target->c_str());
+    CountBytes(req, FuseOp::kReadlink, target->size());
   });
 }
 
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  Guard(req, "open", ino, true, [&] {
+  Guard(req, FuseOp::kOpen, ino, true, [&] {
     if ((fi->flags & O_ACCMODE) != O_RDONLY) return (void)fuse_reply_err(req, EROFS);
-    Result<std::unique_ptr<OpenFile>> file = Repo(req).Open(ino);
-    if (!file.ok()) return (void)fuse_reply_err(req, ToErrno(file.status(), "open", ino));
+    const fuse_ctx* context = fuse_req_ctx(req);
+    const Caller caller{context->uid, context->pid};
+    Result<std::unique_ptr<OpenFile>> file = Repo(req).Open(ino, caller);
+    if (!file.ok()) return (void)fuse_reply_err(req, Fail(req, file.status(), "open", ino));
     fi->keep_cache = 1;  // contents never change: keep the page cache across opens
     fi->noflush = 1;
     // The reply frees req: take the repository first.
@@ -127,33 +153,58 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   });
 }
 
+// Observes a read's time, from the request to its reply, when counting.
+class ReadTimer {
+ public:
+  explicit ReadTimer(MountMetrics& metrics) : metrics_(metrics.enabled() ? &metrics : nullptr) {
+    if (metrics_ != nullptr) start_ = std::chrono::steady_clock::now();
+  }
+  ~ReadTimer() {
+    if (metrics_ == nullptr) return;
+    const auto elapsed = std::chrono::steady_clock::now() - start_;
+    metrics_->ReadLatency(static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count()));
+  }
+  ReadTimer(const ReadTimer&) = delete;
+  ReadTimer& operator=(const ReadTimer&) = delete;
+
+ private:
+  MountMetrics* metrics_;
+  std::chrono::steady_clock::time_point start_{};
+};
+
 // The reply points into the cached chunks (which the slices keep alive until
 // it is written): the kernel copies from them once, with no copy of ours.
 void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
-  Guard(req, "read", ino, true, [&] {
+  ReadTimer timer(Repo(req).metrics());
+  Guard(req, FuseOp::kRead, ino, true, [&] {
     Result<std::vector<ChunkSlice>> slices =
         Repo(req).ReadSlices(FileOf(fi), static_cast<uint64_t>(offset), size);
-    if (!slices.ok()) return (void)fuse_reply_err(req, ToErrno(slices.status(), "read", ino));
+    if (!slices.ok()) return (void)fuse_reply_err(req, Fail(req, slices.status(), "read", ino));
     thread_local std::vector<iovec> iov;
     iov.clear();
+    uint64_t bytes = 0;
     for (const ChunkSlice& slice : *slices) {
       iov.push_back({const_cast<uint8_t*>(slice.chunk->data() + slice.offset), slice.length});
+      bytes += slice.length;
     }
     fuse_reply_iov(req, iov.data(), static_cast<int>(iov.size()));
+    CountBytes(req, FuseOp::kRead, bytes);
   });
 }
 
 void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  Guard(req, "release", ino, true, [&] {
+  Guard(req, FuseOp::kRelease, ino, true, [&] {
     Repo(req).open_files().Drop(fi->fh);
     fuse_reply_err(req, 0);
   });
 }
 
 void OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  Guard(req, "opendir", ino, true, [&] {
+  Guard(req, FuseOp::kOpendir, ino, true, [&] {
     Result<std::shared_ptr<const DirListing>> listing = Repo(req).OpenDir(ino);
-    if (!listing.ok()) return (void)fuse_reply_err(req, ToErrno(listing.status(), "opendir", ino));
+    if (!listing.ok())
+      return (void)fuse_reply_err(req, Fail(req, listing.status(), "opendir", ino));
     auto holder = std::make_unique<std::shared_ptr<const DirListing>>(std::move(*listing));
     MountedRepository& repo = Repo(req);  // the reply frees req
     fi->fh = repo.open_dirs().Adopt(std::move(holder));
@@ -191,41 +242,52 @@ void ReadDirCommon(fuse_req_t req, size_t size, off_t offset, fuse_file_info* fi
     if (plus && entry.name != "." && entry.name != "..") Repo(req).Remember(entry);
   }
   fuse_reply_buf(req, buffer.data(), used);
+  CountBytes(req, plus ? FuseOp::kReaddirplus : FuseOp::kReaddir, used);
 }
 
 void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
-  Guard(req, "readdir", ino, true, [&] { ReadDirCommon(req, size, offset, fi, false); });
+  Guard(req, FuseOp::kReaddir, ino, true, [&] { ReadDirCommon(req, size, offset, fi, false); });
 }
 
 void ReadDirPlus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
-  Guard(req, "readdirplus", ino, true, [&] { ReadDirCommon(req, size, offset, fi, true); });
+  Guard(req, FuseOp::kReaddirplus, ino, true, [&] { ReadDirCommon(req, size, offset, fi, true); });
 }
 
 void ReleaseDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  Guard(req, "releasedir", ino, true, [&] {
+  Guard(req, FuseOp::kReleasedir, ino, true, [&] {
     Repo(req).open_dirs().Drop(fi->fh);
     fuse_reply_err(req, 0);
   });
 }
 
 void GetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
-  Guard(req, "getxattr", ino, true, [&] {
+  Guard(req, FuseOp::kGetxattr, ino, true, [&] {
     Result<std::optional<std::string>> value = Repo(req).GetXattr(ino, name);
-    if (!value.ok()) return (void)fuse_reply_err(req, ToErrno(value.status(), "getxattr", ino));
+    if (!value.ok()) return (void)fuse_reply_err(req, Fail(req, value.status(), "getxattr", ino));
     if (!*value) return (void)fuse_reply_err(req, ENODATA);
     if (size == 0) return (void)fuse_reply_xattr(req, (*value)->size());
     if (size < (*value)->size()) return (void)fuse_reply_err(req, ERANGE);
     fuse_reply_buf(req, (*value)->data(), (*value)->size());
+    CountBytes(req, FuseOp::kGetxattr, (*value)->size());
   });
 }
 
 void ListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
-  Guard(req, "listxattr", ino, true, [&] {
+  Guard(req, FuseOp::kListxattr, ino, true, [&] {
     Result<std::string> names = Repo(req).ListXattr(ino);
-    if (!names.ok()) return (void)fuse_reply_err(req, ToErrno(names.status(), "listxattr", ino));
+    if (!names.ok()) return (void)fuse_reply_err(req, Fail(req, names.status(), "listxattr", ino));
     if (size == 0) return (void)fuse_reply_xattr(req, names->size());
     if (size < names->size()) return (void)fuse_reply_err(req, ERANGE);
     fuse_reply_buf(req, names->data(), names->size());
+    CountBytes(req, FuseOp::kListxattr, names->size());
+  });
+}
+
+// df: the repository's size and file count (fs/core/statfs.h).
+void StatFs(fuse_req_t req, fuse_ino_t ino) {
+  Guard(req, FuseOp::kStatfs, ino, true, [&] {
+    const struct statvfs numbers = Repo(req).StatFs();
+    fuse_reply_statfs(req, &numbers);
   });
 }
 
@@ -246,6 +308,7 @@ fuse_lowlevel_ops MakeOperations() {
   ops.releasedir = ReleaseDir;
   ops.getxattr = GetXattr;
   ops.listxattr = ListXattr;
+  ops.statfs = StatFs;
   return ops;
 }
 

@@ -25,6 +25,7 @@
 #include "fs/core/refresher.h"
 #include "fs/fuse/daemon.h"
 #include "fs/fuse/fuse_session.h"
+#include "fs/fuse/metrics_server.h"
 #include "fs/fuse/mountpoint.h"
 #include "store/base/clock.h"
 #include "store/base/log.h"
@@ -101,8 +102,10 @@ Result<std::unique_ptr<MountedRepository>> OpenRepository(const MountOptions& op
   repo_options.mounted_ns = NowNs();
   repo_options.whole_file_readahead =
       std::min(options.whole_file_readahead, options.cache_bytes / 4);
+  repo_options.metrics = options.metrics.has_value();
   auto usage = std::make_unique<UsageRecorder>(options.store_dir, DefaultMountId());
-  return std::make_unique<MountedRepository>(std::move(store), std::move(usage), repo_options);
+  return std::make_unique<MountedRepository>(std::move(store), std::move(usage), repo_options,
+                                             OpenMountAccessLog(options));
 }
 
 SessionOptions SessionOptionsFor(const MountOptions& options) {
@@ -162,6 +165,8 @@ std::jthread PrefetchInBackground(MountedRepository& repo, const std::vector<std
 Status Serve(const MountOptions& options, StartupReporter& reporter) {
   SetTerminationSignalsBlocked(true);
   ASSIGN_OR_RETURN(std::unique_ptr<MountedRepository> repo, OpenRepository(options));
+  ASSIGN_OR_RETURN(std::unique_ptr<MountMetricsEndpoint> metrics,
+                   MountMetricsEndpoint::Start(*repo, options));  // destroyed before repo
   ASSIGN_OR_RETURN(std::unique_ptr<FuseSession> session,
                    FuseSession::Mount(*repo, SessionOptionsFor(options)));
   Refresher refresher(*repo, session.get(), {});

@@ -1,34 +1,9 @@
 // A chunk damaged on disk reads as EIO, never as bytes; the log names the
 // chunk and the file; other files read fine and the mount stays up.
-#include <fstream>
-
 #include "tests/fs/mount_fixture.h"
 
 namespace re2po::testing {
 namespace {
-
-// Flips bytes wherever `needle` occurs in the files under `dir`; returns
-// the files changed.
-std::vector<stdfs::path> FlipBytesWhereFound(const stdfs::path& dir,
-                                             const std::vector<uint8_t>& needle) {
-  std::vector<stdfs::path> changed;
-  const std::string pattern(needle.begin(), needle.end());
-  for (const auto& entry : stdfs::recursive_directory_iterator(dir)) {
-    if (!entry.is_regular_file()) continue;
-    std::vector<uint8_t> bytes = ReadFileBytes(entry.path());
-    const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    size_t at = text.find(pattern);
-    if (at == std::string_view::npos) continue;
-    for (; at != std::string_view::npos; at = text.find(pattern, at + 1)) {
-      for (size_t i = 100; i < 110; ++i) bytes[at + i] ^= 0x5a;
-    }
-    std::fstream out(entry.path(), std::ios::in | std::ios::out | std::ios::binary);
-    out.write(reinterpret_cast<const char*>(bytes.data()),
-              static_cast<std::streamsize>(bytes.size()));
-    changed.push_back(entry.path());
-  }
-  return changed;
-}
 
 TEST(CorruptionTest, DamagedChunkReadsAsEioAndIsLogged) {
   REQUIRE_FUSE();

@@ -274,6 +274,30 @@ class TestMount {
     ASSERT_EQ(mount_error_, "");                      \
   } while (0)
 
+// Damages a stored chunk: flips bytes wherever `needle` (bytes of the
+// chunk, stored raw) occurs in the files under `dir`; returns the files
+// changed.
+inline std::vector<stdfs::path> FlipBytesWhereFound(const stdfs::path& dir,
+                                             const std::vector<uint8_t>& needle) {
+  std::vector<stdfs::path> changed;
+  const std::string pattern(needle.begin(), needle.end());
+  for (const auto& entry : stdfs::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    std::vector<uint8_t> bytes = ReadFileBytes(entry.path());
+    const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    size_t at = text.find(pattern);
+    if (at == std::string_view::npos) continue;
+    for (; at != std::string_view::npos; at = text.find(pattern, at + 1)) {
+      for (size_t i = 100; i < 110; ++i) bytes[at + i] ^= 0x5a;
+    }
+    std::fstream out(entry.path(), std::ios::in | std::ios::out | std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
+    changed.push_back(entry.path());
+  }
+  return changed;
+}
+
 // Compares a mounted version with its source: the same names, types,
 // permission bits and sizes, file bytes (SHA-256) and symlink targets.
 // Returns the differences, one per line.
