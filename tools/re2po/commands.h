@@ -159,4 +159,24 @@ Status RunCacheStats(const GlobalOptions& global, const CacheArgs& args);
 Status RunCacheClear(const GlobalOptions& global, const CacheArgs& args);
 void RegisterCache(CLI::App& app, CommandFn& chosen);
 
+// Reads the mount's access logs back (docs/operations.md, "Access log").
+struct AccessLogArgs {
+  std::string ref;    // MODEL or MODEL@VERSION; empty: every model
+  std::string since;  // a duration back from now: 90s, 15m, 1h, 2d
+  std::string file;   // empty: <store>/access/access.jsonl
+  bool json = false;  // the records as JSON lines
+};
+Status RunAccessLog(const GlobalOptions& global, const AccessLogArgs& args);
+void RegisterAccessLog(CLI::App& app, CommandFn& chosen);
+
+// A live view of a mount from its metrics endpoint.
+struct TopArgs {
+  std::string mountpoint;
+  std::string metrics;  // HOST:PORT or a socket path; else found from the mountpoint
+  bool once = false;    // one plain sample (also when stdout is not a terminal)
+  size_t models = 5;    // the most-opened models shown
+};
+Status RunTop(const GlobalOptions& global, const TopArgs& args);
+void RegisterTop(CLI::App& app, CommandFn& chosen);
+
 }  // namespace re2po::cli

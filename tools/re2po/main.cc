@@ -26,6 +26,8 @@ void RegisterCommands(CLI::App& app, CommandFn& chosen) {
   RegisterPush(app, chosen);
   RegisterPull(app, chosen);
   RegisterCache(app, chosen);
+  RegisterAccessLog(app, chosen);
+  RegisterTop(app, chosen);
 }
 
 // Positionals are named for what they hold (MODEL@VERSION, PATH), so their
