@@ -106,7 +106,9 @@ MetricsSample BusySample() {
   }
   sample.eio[static_cast<size_t>(EioCause::kCorruptChunk)] = 3;
   Histogram reads(LatencyBoundsNs());
-  for (uint64_t ns : {20'000, 70'000, 3'000'000, 20'000'000'000}) reads.Observe(ns);
+  for (uint64_t ns :
+       {uint64_t{20'000}, uint64_t{70'000}, uint64_t{3'000'000}, uint64_t{20'000'000'000}})
+    reads.Observe(ns);
   sample.read_ns = reads.Snapshot();
   sample.model_opens = {{"bert", 7}, {"we\"ird\\name", 2}, {"_other", 1}};
   sample.store_kind = "remote";  // every family, the remote ones included
