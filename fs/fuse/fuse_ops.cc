@@ -3,7 +3,8 @@
 // exception crosses into libfuse: bad_alloc becomes ENOMEM, anything else EIO,
 // each with a log line. No lock is held when replying. With a metrics
 // endpoint, Guard() counts the request, Fail() the cause of an EIO, and the
-// callbacks the bytes they reply (relaxed atomics, fs/core/metrics.h).
+// callbacks the bytes they reply (relaxed atomics, fs/core/metrics.h), always
+// before the reply: a reply frees the request, and its userdata with it.
 #include "fs/fuse/fuse_ops.h"
 
 #include <fcntl.h>
@@ -132,8 +133,8 @@ void ReadLink(fuse_req_t req, fuse_ino_t ino) {
   Guard(req, FuseOp::kReadlink, ino, true, [&] {
     Result<std::string> target = Repo(req).ReadLink(ino);
     if (!target.ok()) return (void)fuse_reply_err(req, Fail(req, target.status(), "readlink", ino));
-    fuse_reply_readlink(req, target->c_str());
     CountBytes(req, FuseOp::kReadlink, target->size());
+    fuse_reply_readlink(req, target->c_str());
   });
 }
 
@@ -188,8 +189,8 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_i
       iov.push_back({const_cast<uint8_t*>(slice.chunk->data() + slice.offset), slice.length});
       bytes += slice.length;
     }
-    fuse_reply_iov(req, iov.data(), static_cast<int>(iov.size()));
     CountBytes(req, FuseOp::kRead, bytes);
+    fuse_reply_iov(req, iov.data(), static_cast<int>(iov.size()));
   });
 }
 
@@ -241,8 +242,8 @@ void ReadDirCommon(fuse_req_t req, size_t size, off_t offset, fuse_file_info* fi
     used += need;
     if (plus && entry.name != "." && entry.name != "..") Repo(req).Remember(entry);
   }
-  fuse_reply_buf(req, buffer.data(), used);
   CountBytes(req, plus ? FuseOp::kReaddirplus : FuseOp::kReaddir, used);
+  fuse_reply_buf(req, buffer.data(), used);
 }
 
 void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
@@ -267,8 +268,8 @@ void GetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
     if (!*value) return (void)fuse_reply_err(req, ENODATA);
     if (size == 0) return (void)fuse_reply_xattr(req, (*value)->size());
     if (size < (*value)->size()) return (void)fuse_reply_err(req, ERANGE);
-    fuse_reply_buf(req, (*value)->data(), (*value)->size());
     CountBytes(req, FuseOp::kGetxattr, (*value)->size());
+    fuse_reply_buf(req, (*value)->data(), (*value)->size());
   });
 }
 
@@ -278,8 +279,8 @@ void ListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
     if (!names.ok()) return (void)fuse_reply_err(req, Fail(req, names.status(), "listxattr", ino));
     if (size == 0) return (void)fuse_reply_xattr(req, names->size());
     if (size < names->size()) return (void)fuse_reply_err(req, ERANGE);
-    fuse_reply_buf(req, names->data(), names->size());
     CountBytes(req, FuseOp::kListxattr, names->size());
+    fuse_reply_buf(req, names->data(), names->size());
   });
 }
 

@@ -294,7 +294,8 @@ class ObservabilityTest : public ::testing::Test {
     const CommandResult alpha = RunCommand(re2po + "access-log alpha --json");
     ASSERT_EQ(alpha.exit_code, 0) << alpha.err;
     size_t lines = 0;
-    for (std::istringstream in(alpha.out); std::string line; std::getline(in, line)) {
+    std::istringstream in(alpha.out);
+    for (std::string line; std::getline(in, line);) {
       EXPECT_EQ(json::parse(line)["model"], "alpha") << line;
       ++lines;
     }
