@@ -132,6 +132,10 @@ class Store {
   // (none at or past EOF). Touches only the chunks the range overlaps.
   virtual Result<std::vector<ChunkSlice>> ReadSlices(const Recipe& recipe, uint64_t offset,
                                                      size_t length) = 0;
+  // A hint that `recipe` is about to be read whole, from byte `from` on:
+  // a store whose chunks are far away (a node's remote) starts fetching
+  // them together. Returns at once; reads are served as without it.
+  virtual void ExpectReads(const Recipe& /*recipe*/, uint64_t /*from*/) {}
   // The same bytes copied into `out` (up to out.size()); returns the count.
   Result<size_t> ReadFile(const Recipe& recipe, uint64_t offset, std::span<uint8_t> out);
   virtual Result<VerifyReport> Verify(const ProgressFn& progress) = 0;

@@ -110,6 +110,7 @@ Result<std::vector<ChunkSlice>> MountedRepository::ReadSlices(const OpenFile& fi
   file.usage->Touch();
   const bool whole = file.recipe->size() <= options_.whole_file_readahead;
   if (whole && !file.read_before.exchange(true, std::memory_order_relaxed)) {
+    store_->ExpectReads(*file.recipe, offset);
     prefetcher_.WholeFile(*file.recipe, offset);
   }
   // What follows this read is wanted next, wherever the reader jumped to.

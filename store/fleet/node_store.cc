@@ -9,9 +9,11 @@
 
 #include "store/base/histogram.h"
 #include "store/base/log.h"
+#include "store/base/work_queue.h"
 #include "store/chunks/chunk_cache.h"
 #include "store/chunks/chunk_decoder.h"
 #include "store/chunks/in_flight.h"
+#include "store/fleet/fetch_plan.h"
 #include "store/fleet/node_cache.h"
 #include "store/fleet/node_index.h"
 #include "store/fleet/remote_catalog.h"
@@ -31,15 +33,6 @@ std::string ObjectRecord(const Digest& object) { return "object/" + object.Hex()
 
 std::shared_ptr<spdlog::logger> Log() { return Logger("node"); }
 
-// One ranged GET: a chunk and the chunks after it in its file that lie next
-// to it in the same pack.
-struct FetchRun {
-  Digest pack;
-  uint64_t offset = 0;
-  uint64_t length = 0;
-  std::vector<std::pair<Digest, ChunkLocation>> chunks;
-};
-
 class NodeStore final : public Store {
  public:
   NodeStore(NodeOptions options, std::unique_ptr<NodeCache> cache)
@@ -48,7 +41,8 @@ class NodeStore final : public Store {
         reader_(*options_.remote, options_.trust ? &*options_.trust : nullptr,
                 [](const std::string& warning) { Log()->warn("{}", warning); }),
         memory_(options_.memory_cache_bytes,
-                std::clamp<size_t>(options_.memory_cache_bytes / (8 << 20), 1, 16)) {}
+                std::clamp<size_t>(options_.memory_cache_bytes / (8 << 20), 1, 16)),
+        planned_fetches_(std::max<size_t>(options_.fetch_parallelism, 1)) {}
 
   Status Start();
 
@@ -67,6 +61,7 @@ class NodeStore final : public Store {
                                              size_t length) override {
     return SlicesOfRecipe(*this, recipe, offset, length);
   }
+  void ExpectReads(const Recipe& recipe, uint64_t from) override;
   Result<VerifyReport> Verify(const ProgressFn& progress) override;
   Result<StoreStats> Stats() override;
   const fs::path& dir() const override { return cache_->dir(); }
@@ -96,6 +91,7 @@ class NodeStore final : public Store {
                             bool base_of_delta);
   Result<ChunkBytes> FetchFromRemote(const Digest& chunk, bool base_of_delta);
   FetchRun PlanRun(const NodeIndex& index, const Digest& first, const NodeChunk& where);
+  // `wanted` is decoded and returned; the run's other chunks go to memory_.
   Result<ChunkBytes> RunFetch(const FetchRun& run, const Digest& wanted, bool base_of_delta);
 
   NodeOptions options_;
@@ -123,12 +119,13 @@ class NodeStore final : public Store {
   std::atomic<uint64_t> fetch_errors_{0};
   Histogram fetch_ns_{LatencyBoundsNs()};
   Histogram remote_ns_{LatencyBoundsNs()};
+  WorkQueue planned_fetches_;  // last: its threads stop before the rest goes
 };
 
 uint64_t NanosSince(std::chrono::steady_clock::time_point start) {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   std::chrono::steady_clock::now() - start)
-                                   .count());
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+          .count());
 }
 
 Status NodeStore::Start() {
@@ -407,16 +404,14 @@ Result<ChunkBytes> NodeStore::RunFetch(const FetchRun& run, const Digest& wanted
   }
   std::vector<std::pair<Digest, std::string>> verified;
   Result<ChunkBytes> result = Status::NotFound("chunk " + wanted.Hex() + " not in its run");
-  uint64_t at = 0;
   for (const auto& [chunk, location] : run.chunks) {
-    std::string value = bytes->substr(at, location.length);
-    at += location.length;
+    std::string value = bytes->substr(location.offset - run.offset, location.length);
     const bool wanted_one = chunk == wanted;
     Result<ChunkBytes> decoded =
         Decode(chunk, value, ChunkCheck::kFull, wanted_one && base_of_delta);
     if (!decoded.ok()) {
       Log()->error("chunk {} from {} at {}: {}: damaged or substituted, not served", chunk.Hex(),
-                   key, run.offset + at - location.length, decoded.status().message());
+                   key, location.offset, decoded.status().message());
       if (wanted_one)
         result = decoded.status().WithContext("chunk " + chunk.Hex() + " from " + key);
       continue;
@@ -430,6 +425,39 @@ Result<ChunkBytes> NodeStore::RunFetch(const FetchRun& run, const Digest& wanted
   }
   RETURN_IF_ERROR(cache_->Put(verified));
   return result;
+}
+
+// The file's missing chunks, planned at once into a few ranged GETs sent
+// together. Readers that want one of them meanwhile wait for its GET
+// (fetching_) rather than send their own.
+void NodeStore::ExpectReads(const Recipe& recipe, uint64_t from) {
+  if (recipe.extents.empty()) return;
+  std::shared_ptr<const NodeIndex> snapshot = index();
+  const size_t first = from < recipe.size() ? recipe.ExtentAt(from) : 0;
+  const FetchPlanLimits limits{options_.fetch_gap_bytes, options_.fetch_window_bytes,
+                               options_.fetch_plan_bytes};
+  std::vector<FetchRun> runs = PlanFileRuns(
+      *snapshot, recipe, first,
+      [this](const Digest& chunk) { return memory_.Lookup(chunk) || cache_->Contains(chunk); },
+      limits);
+  std::lock_guard lock(fetching_mutex_);
+  for (FetchRun& run : runs) {
+    auto finished = std::make_shared<std::promise<void>>();
+    std::shared_future<void> done = finished->get_future().share();
+    std::vector<Digest> ours;
+    for (const auto& [member, location] : run.chunks) {
+      if (fetching_.try_emplace(member, done).second) ours.push_back(member);
+    }
+    if (ours.empty()) continue;  // another plan or reader has them all
+    planned_fetches_.Post([this, run = std::move(run), ours = std::move(ours), finished] {
+      (void)RunFetch(run, Digest{}, /*base_of_delta=*/false);  // it logs what fails
+      {
+        std::lock_guard erase(fetching_mutex_);
+        for (const Digest& member : ours) fetching_.erase(member);
+      }
+      finished->set_value();
+    });
+  }
 }
 
 Result<VerifyReport> NodeStore::Verify(const ProgressFn& progress) {

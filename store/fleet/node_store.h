@@ -30,6 +30,12 @@ struct NodeOptions {
   // One ranged GET fetches a chunk and the chunks after it in its file that
   // lie next to it in the same pack, up to this many bytes.
   uint64_t fetch_window_bytes = uint64_t{8} << 20;
+  // A file about to be read whole (Store::ExpectReads) is fetched in ranged
+  // GETs planned together (store/fleet/fetch_plan.h), this many in flight:
+  // chunks this close in a pack share a GET, and a plan covers this much.
+  size_t fetch_parallelism = 8;
+  uint64_t fetch_gap_bytes = uint64_t{512} << 10;
+  uint64_t fetch_plan_bytes = uint64_t{64} << 20;
 };
 
 // Opens the node cache (one process at a time) and the catalog: from the

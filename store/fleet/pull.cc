@@ -20,8 +20,8 @@ Result<const VersionRecord*> Resolve(const CatalogSnapshot& catalog, const Versi
   return record;
 }
 
-// Every distinct chunk of the versions, in file order (the order packs
-// hold them, so neighbouring reads share ranged GETs).
+// Every distinct chunk of the versions, in file order; each file's fetches
+// are planned together as it is listed (Store::ExpectReads).
 Result<std::vector<std::pair<Digest, uint64_t>>> ChunksOf(
     Store& store, const std::vector<const VersionRecord*>& versions) {
   std::vector<std::pair<Digest, uint64_t>> chunks;
@@ -31,6 +31,7 @@ Result<std::vector<std::pair<Digest, uint64_t>>> ChunksOf(
     for (const TreeEntry& entry : tree->entries()) {
       if (entry.type != EntryType::kFile) continue;
       ASSIGN_OR_RETURN(std::shared_ptr<const Recipe> recipe, store.FileRecipe(entry.digest));
+      store.ExpectReads(*recipe, 0);
       for (size_t i = 0; i < recipe->extents.size(); ++i) {
         const Extent& extent = recipe->extents[i];
         if (seen.insert(extent.chunk).second) {

@@ -74,9 +74,11 @@ class FleetTest : public ::testing::Test {
   }
 
   // A node on the bucket; `endpoint` replaces Ceph's (a dead one, say).
+  // `counters`, when given, is pointed at the node's own request counts.
   Result<std::unique_ptr<Store>> OpenNode(const std::string& node, const PublicKey* trust,
                                           uint64_t cache_max_bytes = uint64_t{1} << 30,
-                                          const std::string& endpoint = "") {
+                                          const std::string& endpoint = "",
+                                          const ObjectStoreCounters** counters = nullptr) {
     S3Options options;
     options.prefix = kPrefix;
     options.call_deadline = std::chrono::milliseconds(endpoint.empty() ? 60'000 : 2'000);
@@ -84,6 +86,7 @@ class FleetTest : public ::testing::Test {
     if (!endpoint.empty()) settings.endpoint = endpoint;
     std::unique_ptr<S3Store> s3 = bucket_->Another(options, settings);
     if (s3 == nullptr) return Status::IOError("no S3 store");
+    if (counters != nullptr) *counters = &s3->counters();
     NodeOptions node_options;
     node_options.remote = std::move(s3);
     node_options.cache_dir = cache_dir(node);

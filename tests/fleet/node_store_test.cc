@@ -5,6 +5,8 @@
 // bound.
 #include "tests/fleet/fleet_fixture.h"
 
+#include <iostream>
+
 #include "store/fleet/remote_keys.h"
 #include "store/fleet/version_object.h"
 
@@ -197,6 +199,56 @@ TEST_F(NodeStoreTest, ANodeServesItsCacheWhileTheRemoteIsDown) {
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), StatusCode::kIOError) << missing.status().ToString();
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30));
+}
+
+// The requests a fresh node sends to read model@1's model.safetensors
+// whole, told first (ExpectReads) or not.
+uint64_t RequestsToRead(Store& node, const ObjectStoreCounters& counters, const std::string& model,
+                        bool expected, const std::vector<uint8_t>& want) {
+  const VersionRecord* record = node.Catalog()->FindVersion(model, 1);
+  EXPECT_NE(record, nullptr);
+  if (record == nullptr) return 0;
+  auto tree = node.Tree(*record);
+  EXPECT_TRUE(tree.ok());
+  auto recipe = node.FileRecipe((*tree)->entry(*(*tree)->Find("model.safetensors")).digest);
+  EXPECT_TRUE(recipe.ok());
+  const uint64_t before = counters.requests;
+  if (expected) node.ExpectReads(**recipe, 0);
+  std::vector<uint8_t> bytes((*recipe)->size());
+  auto read = node.ReadFile(**recipe, 0, bytes);
+  EXPECT_TRUE(read.ok() && *read == bytes.size());
+  EXPECT_EQ(bytes, want);
+  return counters.requests - before;
+}
+
+TEST_F(NodeStoreTest, ASmallFineTuneReadWholeComesInAGetPerPack) {
+  // 40 tensors of 64 KiB; the fine-tune replaces every fourth, so its file
+  // alternates between the backbone's pack and its own.
+  std::vector<NamedTensor> small;
+  std::vector<NamedTensor> tuned;
+  for (size_t i = 0; i < 40; ++i) {
+    const std::string name = "features." + std::to_string(i) + ".weight";
+    small.emplace_back(name, RandomBytes(64 * 1024, 5000 + i));
+    tuned.emplace_back(name, RandomBytes(64 * 1024, (i % 4 == 1 ? 9000 : 5000) + i));
+  }
+  const std::vector<uint8_t> tuned_file = SafetensorsFile(tuned);
+  Import("small", 1, {{"model.safetensors", SafetensorsFile(small)}});
+  Import("small-pets", 1, {{"model.safetensors", tuned_file}});
+  ASSERT_OK(PushVersions({"small@1"}, key_.get()).status());
+  ASSERT_OK(PushVersions({"small-pets@1"}, key_.get()).status());
+
+  const ObjectStoreCounters* counters = nullptr;
+  ASSERT_OK_AND_ASSIGN(auto told,
+                       OpenNode("told", &key_->public_key(), uint64_t{1} << 30, "", &counters));
+  const uint64_t planned = RequestsToRead(*told, *counters, "small-pets", true, tuned_file);
+  ASSERT_OK_AND_ASSIGN(auto untold,
+                       OpenNode("untold", &key_->public_key(), uint64_t{1} << 30, "", &counters));
+  const uint64_t chunk_by_chunk =
+      RequestsToRead(*untold, *counters, "small-pets", false, tuned_file);
+  std::cout << "GETs to read the fine-tune: " << planned << " planned, " << chunk_by_chunk
+            << " chunk by chunk\n";
+  EXPECT_LE(planned, 3u);  // one per pack, a retry at most
+  EXPECT_GE(chunk_by_chunk, 10u);
 }
 
 TEST_F(NodeStoreTest, TheCacheKeepsToItsBoundAndGivesDiskBack) {

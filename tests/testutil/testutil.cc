@@ -43,6 +43,12 @@ void WriteFileText(const fs::path& path, const std::string& text) {
   WriteFileBytes(path, std::vector<uint8_t>(text.begin(), text.end()));
 }
 
+Digest FilledDigest(uint8_t byte) {
+  Digest digest;
+  digest.bytes.fill(byte);
+  return digest;
+}
+
 std::vector<uint8_t> RandomBytes(size_t size, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::vector<uint8_t> bytes(size);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "store/base/digest.h"
 #include "store/base/status.h"
 
 namespace re2po::testing {
@@ -44,6 +45,8 @@ std::vector<uint8_t> ReadFileBytes(const std::filesystem::path& path);
 void WriteFileBytes(const std::filesystem::path& path, const std::vector<uint8_t>& bytes);
 void WriteFileText(const std::filesystem::path& path, const std::string& text);
 std::vector<uint8_t> RandomBytes(size_t size, uint64_t seed);
+// A digest whose 32 bytes are all `byte`: a name for a chunk in a test.
+Digest FilledDigest(uint8_t byte);
 std::string Sha256Hex(const std::filesystem::path& path);
 
 // ../shared/fixtures/<relative>, or nullopt (the caller GTEST_SKIPs with a reason).

@@ -7,11 +7,7 @@
 namespace re2po {
 namespace {
 
-Digest Named(uint8_t seed) {
-  Digest digest;
-  digest.bytes.fill(seed);
-  return digest;
-}
+Digest Named(uint8_t seed) { return testing::FilledDigest(seed); }
 
 VersionObject SampleObject() {
   TreeEntry root;
