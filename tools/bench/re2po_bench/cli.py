@@ -19,6 +19,8 @@ SUBCOMMANDS = {
                       "measure size, ingest, reads and scale against peers"),
     "fleet": Subcommand("re2po_bench.fleet.cli",
                         "push to a loopback Ceph, cold loads on edge mounts"),
+    "observe": Subcommand("re2po_bench.observe.cli",
+                          "access log and metrics on vs off: reads, loads"),
     "gen-models": Subcommand("re2po_bench.modelgen.cli",
                              "write the seeded model zoo or a test scenario"),
 }
