@@ -80,6 +80,7 @@ class NodeStore final : public Store {
     return index_;
   }
   Result<bool> Poll();
+  void ForgetUnverifiedCatalog();
   Result<std::shared_ptr<const VersionObject>> LoadObject(const CatalogEntry& entry, bool remote);
   Result<bool> LoadObjects(bool remote);
   Status Publish();
@@ -138,6 +139,7 @@ Status NodeStore::Start() {
   if (state) {
     ASSIGN_OR_RETURN(state_, RemoteCatalogState::Decode(*state));
   }
+  if (options_.trust && state_.verified_by != options_.trust->raw()) ForgetUnverifiedCatalog();
   ASSIGN_OR_RETURN(auto ids, cache_->GetRecord(kIdsRecord));
   if (ids) {
     ASSIGN_OR_RETURN(ids_, NodeIds::Decode(*ids));
@@ -150,6 +152,18 @@ Status NodeStore::Start() {
                 options_.remote->Describe(), polled.status().message(), objects_.size());
   }
   return Status::Ok();
+}
+
+// The cache's catalog was accepted without the key now trusted (or under
+// another): nothing of it is served until the remote's catalog is read
+// again and checked. Chunks stay: they are checked against their names.
+void NodeStore::ForgetUnverifiedCatalog() {
+  Log()->warn(
+      "the cached catalog of {} was {}; reading it again from the remote and checking it "
+      "against the trusted key",
+      options_.remote->Describe(),
+      state_.verified_by.empty() ? "accepted without a trusted key" : "accepted under another key");
+  state_ = RemoteCatalogState{};
 }
 
 Result<bool> NodeStore::Refresh() {
@@ -177,6 +191,11 @@ Result<bool> NodeStore::Refresh() {
 Result<bool> NodeStore::Poll() {
   last_poll_ = Clock::now();
   ASSIGN_OR_RETURN(bool catalog_changed, reader_.Update(state_));
+  std::string verified_by = options_.trust ? options_.trust->raw() : "";
+  if (state_.verified_by != verified_by) {
+    state_.verified_by = std::move(verified_by);
+    catalog_changed = true;
+  }
   if (catalog_changed) RETURN_IF_ERROR(cache_->PutRecord(kStateRecord, state_.Encode()));
   ASSIGN_OR_RETURN(bool loaded, LoadObjects(/*remote=*/true));
   if (!loaded) return false;

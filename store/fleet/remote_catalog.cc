@@ -34,6 +34,7 @@ std::string RemoteCatalogState::Encode() const {
   }
   PutVarint(out, records.size());
   for (const std::string& record : records) PutLengthPrefixed(out, record);
+  PutLengthPrefixed(out, verified_by);
   return out;
 }
 
@@ -62,6 +63,8 @@ Result<RemoteCatalogState> RemoteCatalogState::Decode(std::string_view bytes) {
     RETURN_IF_ERROR(decoder.GetString(record));
     state.records.insert(std::move(record));
   }
+  // Absent in states written before keys were remembered: unverified.
+  if (!decoder.done()) RETURN_IF_ERROR(decoder.GetString(state.verified_by));
   return state;
 }
 

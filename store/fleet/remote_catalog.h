@@ -29,6 +29,10 @@ struct RemoteCatalogState {
   std::string head_etag;         // of that head, for a conditional GET
   RemoteEntries entries;
   std::set<std::string> records;  // log records applied or folded into an accepted head
+  // The raw public key every head and record above was checked against;
+  // empty when nothing was verified. A node that now trusts a key throws
+  // away a state accepted without it, or under another.
+  std::string verified_by;
 
   std::string Encode() const;
   static Result<RemoteCatalogState> Decode(std::string_view bytes);

@@ -85,6 +85,17 @@ TEST_F(NodeStoreTest, ANodeThatTrustsAKeyRefusesOtherCatalogs) {
   ASSERT_OK(PushVersions({"pets@1"}, nullptr).status());
   ASSERT_OK(node->Refresh().status());
   EXPECT_TRUE(node->Catalog()->models().empty());
+
+  // What a node cached while it trusted nobody is not served once it trusts
+  // a key, from the cache (the remote down) or with the remote answering.
+  trusting_nobody.reset();
+  MisbehavingPeer dead(MisbehavingPeer::Mode::kCloseAtOnce);
+  ASSERT_OK_AND_ASSIGN(auto offline,
+                       OpenNode("b", &key_->public_key(), uint64_t{1} << 30, dead.endpoint()));
+  EXPECT_TRUE(offline->Catalog()->models().empty()) << "an unverified cached catalog was served";
+  offline.reset();
+  ASSERT_OK_AND_ASSIGN(auto online, OpenNode("b", &key_->public_key()));
+  EXPECT_TRUE(online->Catalog()->models().empty()) << "an unverified cached catalog was served";
 }
 
 // Someone who can write to the bucket but has not the key adds an unsigned
