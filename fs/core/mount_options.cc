@@ -74,7 +74,8 @@ Status ApplyRemote(std::string_view key, const std::string& value, RemoteMountOp
   } else if (key == "cache_dir") {
     remote.cache_dir = value;
   } else if (key == "cache_size_max") {
-    ASSIGN_OR_RETURN(remote.cache_max_bytes, ParseSize(value));
+    ASSIGN_OR_RETURN(uint64_t bound, ParseSize(value));
+    remote.cache_max_bytes = bound;
   } else if (key == "trust") {
     remote.trust = value;
   } else if (key == "timeout") {

@@ -20,10 +20,11 @@ struct RemoteMountOptions {
   std::string url;                  // empty: the mount serves a local store
   std::string endpoint;             // -o endpoint=URL; else AWS_ENDPOINT_URL, else AWS
   std::filesystem::path cache_dir;  // -o cache_dir=; default /var/cache/re2po/<from the URL>
-  uint64_t cache_max_bytes = uint64_t{20} << 30;  // -o cache_size_max=
-  std::filesystem::path trust;                    // -o trust=PUBLIC_KEY
-  std::chrono::seconds timeout{30};               // -o timeout=SECONDS, per read
-  std::vector<std::string> prefetch;              // -o prefetch=MODEL[@VERSION] (repeatable)
+  // -o cache_size_max=; none: the bound the cache recorded, else 20 GiB.
+  std::optional<uint64_t> cache_max_bytes;
+  std::filesystem::path trust;        // -o trust=PUBLIC_KEY
+  std::chrono::seconds timeout{30};   // -o timeout=SECONDS, per read
+  std::vector<std::string> prefetch;  // -o prefetch=MODEL[@VERSION] (repeatable)
 };
 
 // `source` is a remote when it has a scheme ("s3://..."), else a store path.

@@ -30,7 +30,7 @@ void RecordHolder(int fd) {
 
 Result<std::unique_ptr<WriterLock>> WriterLock::Acquire(
     const std::filesystem::path& store_dir, std::chrono::seconds timeout,
-    const std::function<void(const std::string&)>& on_wait) {
+    const std::function<void(const std::string&)>& on_wait, std::string_view held) {
   std::string path = (store_dir / "writer.lock").string();
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return Status::FromErrno(errno, "opening " + path);
@@ -44,8 +44,10 @@ Result<std::unique_ptr<WriterLock>> WriterLock::Acquire(
       told = true;
     }
     if (std::chrono::steady_clock::now() >= deadline) {
-      return Status::Busy("the store is locked by another writer (" + Holder(fd) + ") for over " +
-                          std::to_string(timeout.count()) + " s; try again later");
+      const std::string waited =
+          timeout.count() > 0 ? " for over " + std::to_string(timeout.count()) + " s" : "";
+      return Status::Busy(std::string(held) + " (" + Holder(fd) + ")" + waited +
+                          "; try again later");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "store/base/status.h"
 
@@ -14,9 +15,12 @@ namespace re2po {
 
 class WriterLock {
  public:
+  // `held` opens the Busy message when another process keeps the lock
+  // past `timeout`; the holder's pid and "try again later" follow.
   static Result<std::unique_ptr<WriterLock>> Acquire(
       const std::filesystem::path& store_dir, std::chrono::seconds timeout,
-      const std::function<void(const std::string&)>& on_wait);
+      const std::function<void(const std::string&)>& on_wait,
+      std::string_view held = "the store is locked by another writer");
   ~WriterLock();
   WriterLock(const WriterLock&) = delete;
   WriterLock& operator=(const WriterLock&) = delete;

@@ -19,6 +19,9 @@ std::string UsageValue(uint64_t size, uint64_t tick) {
   return value;
 }
 
+// kCatalog record: fixed64 bound in bytes, the last one given.
+constexpr std::string_view kBoundRecord = "bound";
+
 struct Usage {
   Digest chunk;
   uint64_t size = 0;
@@ -41,11 +44,15 @@ Result<std::unique_ptr<NodeCache>> NodeCache::Open(const NodeCacheOptions& optio
   fs::create_directories(options.dir / "db", error);
   if (error) return Status::FromErrno(error.value(), "creating the cache " + options.dir.string());
   ASSIGN_OR_RETURN(std::unique_ptr<WriterLock> lock,
-                   WriterLock::Acquire(options.dir, options.lock_timeout, nullptr));
+                   WriterLock::Acquire(options.dir, options.lock_timeout, nullptr,
+                                       "the node cache " + options.dir.string() +
+                                           " is in use by another process (a mount of the "
+                                           "remote, a pull or a cache command)"));
   ASSIGN_OR_RETURN(std::unique_ptr<Db> db,
                    Db::Open(options.dir / "db", Db::Mode::kCreate, Db::Profile::kNodeCache));
   std::unique_ptr<NodeCache> cache(
-      new NodeCache(options.dir, std::move(lock), std::move(db), options.max_bytes));
+      new NodeCache(options.dir, std::move(lock), std::move(db), kDefaultNodeCacheBytes));
+  ASSIGN_OR_RETURN(cache->max_bytes_, cache->Bound(options.max_bytes));
   RETURN_IF_ERROR(cache->LoadUsage());
   return cache;
 }
@@ -55,6 +62,22 @@ NodeCache::NodeCache(fs::path dir, std::unique_ptr<WriterLock> lock, std::unique
     : dir_(std::move(dir)), lock_(std::move(lock)), db_(std::move(db)), max_bytes_(max_bytes) {}
 
 NodeCache::~NodeCache() = default;
+
+// The bound given (recorded for later openers), else the one recorded.
+Result<uint64_t> NodeCache::Bound(std::optional<uint64_t> given) {
+  std::string encoded;
+  if (given) {
+    PutFixed64(encoded, *given);
+    RETURN_IF_ERROR(PutRecord(kBoundRecord, encoded));
+    return *given;
+  }
+  ASSIGN_OR_RETURN(auto recorded, GetRecord(kBoundRecord));
+  if (!recorded) return kDefaultNodeCacheBytes;
+  Decoder decoder(*recorded, "the node cache's bound");
+  uint64_t bound = 0;
+  RETURN_IF_ERROR(decoder.GetFixed64(bound));
+  return bound;
+}
 
 // Rebuilds the least-recently-used order from the ticks stored with each
 // chunk: the order survives restarts.

@@ -25,9 +25,14 @@
 
 namespace re2po {
 
+inline constexpr uint64_t kDefaultNodeCacheBytes = uint64_t{20} << 30;
+
 struct NodeCacheOptions {
   std::filesystem::path dir;
-  uint64_t max_bytes = uint64_t{20} << 30;
+  // The bound, kept in the cache for the next process that opens it
+  // without one (`re2po pull`, `re2po cache stats`): the bound the mount
+  // set, else kDefaultNodeCacheBytes.
+  std::optional<uint64_t> max_bytes;
   // How long to wait for another process that holds the cache.
   std::chrono::seconds lock_timeout{0};
 };
@@ -76,13 +81,14 @@ class NodeCache {
   NodeCache(std::filesystem::path dir, std::unique_ptr<WriterLock> lock, std::unique_ptr<Db> db,
             uint64_t max_bytes);
   Status LoadUsage();
+  Result<uint64_t> Bound(std::optional<uint64_t> given);
   void Touch(const Digest& chunk, Entry& entry, WriteBatch& batch);
   void EvictFor(uint64_t incoming, WriteBatch& batch);
 
   std::filesystem::path dir_;
   std::unique_ptr<WriterLock> lock_;
   std::unique_ptr<Db> db_;
-  const uint64_t max_bytes_;
+  uint64_t max_bytes_;        // set once, in Open
   mutable std::mutex mutex_;  // guards the usage below, never held across a fetch
   std::list<Digest> lru_;     // front: most recently used
   std::unordered_map<Digest, Entry, DigestHash> entries_;

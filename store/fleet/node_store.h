@@ -21,7 +21,7 @@ namespace re2po {
 struct NodeOptions {
   std::unique_ptr<ObjectStore> remote;
   std::filesystem::path cache_dir;
-  uint64_t cache_max_bytes = uint64_t{20} << 30;
+  std::optional<uint64_t> cache_max_bytes;  // NodeCacheOptions::max_bytes
   // Catalogs must be signed by this key; without it nothing is verified.
   std::optional<PublicKey> trust;
   size_t memory_cache_bytes = size_t{256} << 20;  // decoded chunks

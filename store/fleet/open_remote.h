@@ -29,7 +29,7 @@ Result<std::unique_ptr<ObjectStore>> OpenRemote(const RemoteSpec& spec);
 struct NodeSpec {
   RemoteSpec remote;
   std::filesystem::path cache_dir;  // empty: DefaultCacheDir(remote.url)
-  uint64_t cache_max_bytes = uint64_t{20} << 30;
+  std::optional<uint64_t> cache_max_bytes;  // none: the cache's recorded bound
   std::filesystem::path trust;  // a public key file; empty: nothing verified
   size_t memory_cache_bytes = size_t{256} << 20;
 };

@@ -80,6 +80,8 @@ TEST(ParseMountOptionsTest, UnderstandsTheRemoteOptions) {
   EXPECT_EQ(options->remote.trust, "/etc/re2po/publisher.pub");
   EXPECT_EQ(options->remote.timeout, std::chrono::seconds(5));
   EXPECT_EQ(options->remote.prefetch, (std::vector<std::string>{"bert", "resnet@2", "gpt"}));
+  // Without cache_size_max=, the cache's own recorded bound applies.
+  EXPECT_FALSE(ParseMountOptions("cache_dir=/c", {})->remote.cache_max_bytes.has_value());
   for (const char* bad :
        {"timeout=0", "timeout=soon", "cache_size_max=much", "trust=", "endpoint="}) {
     EXPECT_EQ(ParseMountOptions(bad, {}).status().code(), StatusCode::kInvalidArgument) << bad;
