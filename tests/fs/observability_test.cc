@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "fs/core/access_log.h"
@@ -263,8 +264,9 @@ class ObservabilityTest : public ::testing::Test {
     EXPECT_LT(metrics.Value("re2po_catalog_refresh_age_seconds"), 30);
     EXPECT_GT(metrics.Value("re2po_readahead_queued_chunks_total"), 0);
     if (RunCommand("command -v promtool").exit_code != 0) {
-      std::printf("promtool is not installed (apt-get install prometheus): the scrape's format "
-                  "is not checked\n");
+      std::printf(
+          "promtool is not installed (apt-get install prometheus): the scrape's format "
+          "is not checked\n");
     } else {
       const stdfs::path file = store_.scratch() / "scrape.prom";
       WriteFileText(file, last_scrape_);
@@ -311,6 +313,22 @@ class ObservabilityTest : public ::testing::Test {
     EXPECT_NE(top.out.find("alpha"), std::string::npos) << top.out;
   }
 
+  // After the mount is gone: `re2po ls MODEL` counts the opens the access
+  // log recorded (both come from the same opens; ls keeps them when the
+  // log is off or rotated away).
+  void CheckListedOpens(const std::map<std::string, int>& opens) {
+    const std::string re2po =
+        ShellQuote(BuiltTool("re2po")) + " --store " + ShellQuote(store_.dir().string()) + " ";
+    for (const auto& [model, count] : opens) {
+      const CommandResult listed = RunCommand(re2po + "ls " + model + " --json");
+      ASSERT_EQ(listed.exit_code, 0) << listed.err;
+      const json versions = json::parse(listed.out);
+      ASSERT_EQ(versions.size(), 1u) << listed.out;
+      EXPECT_EQ(versions[0]["opens"], count) << model << ": " << listed.out;
+      EXPECT_NE(versions[0]["last_access"], "") << listed.out;
+    }
+  }
+
   TestStore store_;
   std::string last_scrape_;
 };
@@ -347,6 +365,8 @@ TEST_F(ObservabilityTest, CountsOpensReadsAndErrorsExactly) {
   CheckMetrics(address);
   CheckStatfs(mount.mountpoint());
   CheckCommands(mount.mountpoint());
+  mount.Stop();
+  CheckListedOpens({{"alpha", 3}, {"beta", 1}, {"broken", 1}});
 }
 
 // A unix socket endpoint, no access log; both gone with the mount.
