@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from ..harness.cli import find_re2po
 from ..harness.util import BenchError, can_drop_caches, log
-from .bench import ObserveOptions, run_observe
+from .bench import CONFIGS, ObserveOptions, run_observe
 from .report import markdown
 
 
@@ -41,6 +41,11 @@ def options_from_args(argv: Sequence[str]) -> ObserveOptions:
                     "(default 5)")
     ap.add_argument("--json", help="results JSON path")
     ap.add_argument("--md", help="results markdown path")
+    ap.add_argument("--on", default=CONFIGS["on"],
+                    help="mount options of the \"on\" mounts (default %s); "
+                    "e.g. ro for the access log alone, "
+                    "access_log=off,metrics=127.0.0.1:0 for metrics alone"
+                    % CONFIGS["on"])
     a = ap.parse_args(argv)
     binary = a.re2po or find_re2po()
     if not binary:
@@ -51,7 +56,7 @@ def options_from_args(argv: Sequence[str]) -> ObserveOptions:
     return ObserveOptions(
         work_dir=work, re2po_binary=os.path.abspath(binary),
         zoo_preset=a.preset, zoo_dir=os.path.abspath(a.zoo) if a.zoo else "",
-        runs=a.runs,
+        runs=a.runs, on_options=a.on,
         json_path=a.json or os.path.join(work, "observe-results.json"),
         md_path=a.md or os.path.join(work, "observe-results.md"),
         command=shlex.join([sys.executable, "-m", "re2po_bench",

@@ -37,7 +37,8 @@ def markdown(res: Json) -> str:
     zoo, s = res["zoo"], res["summary"]
     L = ["# Re2po observe benchmark: access log and metrics on the read path",
          "", "Run %s, %s. Medians over %d runs, min–max in "
-         "parentheses; every run measures native, off and on back to back, "
+         "parentheses; every run measures native, off and on back to back "
+         "(on before off in odd runs), "
          "and ratios are taken pair by pair within a run. Command: `%s`" % (
              res["started"], res.get("duration_text", ""),
              res["options"]["runs"], res["command"]), "",
