@@ -126,16 +126,20 @@ TEST_F(PackageTest, ShipsUnitsConfigurationAndDocs) {
         "usr/share/doc/re2po/remote.md", "usr/share/doc/re2po/examples/models.mount"}) {
     EXPECT_TRUE(stdfs::is_regular_file(Installed(path))) << path;
   }
-  // Every manifest of packaging/kubernetes/, as it is in the source tree.
-  size_t manifests = 0;
-  for (const auto& entry : stdfs::directory_iterator(SourcePath("packaging/kubernetes"))) {
-    const stdfs::path shipped =
-        Installed("usr/share/doc/re2po/examples/kubernetes") / entry.path().filename();
-    ASSERT_TRUE(stdfs::is_regular_file(shipped)) << shipped;
-    EXPECT_EQ(ReadText(shipped), ReadText(entry.path())) << shipped << " is stale";
-    ++manifests;
+  // Every example of packaging/kubernetes/ and packaging/monitoring/, as it
+  // is in the source tree.
+  for (const auto& [folder, at_least] :
+       {std::pair{"kubernetes", 4u}, std::pair{"monitoring", 3u}}) {
+    size_t examples = 0;
+    for (const auto& entry : stdfs::directory_iterator(SourcePath("packaging") / folder)) {
+      const stdfs::path shipped =
+          Installed("usr/share/doc/re2po/examples") / folder / entry.path().filename();
+      ASSERT_TRUE(stdfs::is_regular_file(shipped)) << shipped;
+      EXPECT_EQ(ReadText(shipped), ReadText(entry.path())) << shipped << " is stale";
+      ++examples;
+    }
+    EXPECT_GE(examples, at_least) << folder;
   }
-  EXPECT_GE(manifests, 4u);
   EXPECT_TRUE(stdfs::is_directory(Installed("var/lib/re2po")));
   // The store itself is the admin's (re2po init): the package never ships one.
   EXPECT_FALSE(stdfs::exists(Installed("var/lib/re2po/store")));
