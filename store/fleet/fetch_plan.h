@@ -3,9 +3,9 @@
 // one) and, within a pack, in runs broken by other files' chunks. Fetching
 // them one run at a time costs a round trip per run: ninety for a 3 MiB
 // mobilenet. A plan takes the file's missing chunks at once, groups them by
-// pack, and merges neighbours into one range when the bytes between them
-// cost less than another request, so a small file comes in a few GETs sent
-// together.
+// pack, merges neighbours into one range (across a gap only within a small
+// budget of unwanted bytes), and the GETs are sent together, so a small
+// file costs a round trip or two.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +31,10 @@ struct FetchPlanLimits {
   // Chunks further apart than this in a pack take separate GETs: below it,
   // the unwanted bytes cost less than a round trip.
   uint64_t max_gap_bytes = uint64_t{512} << 10;
+  // The unwanted bytes a plan fetches, at most this share of the bytes it
+  // wants: a node fetches little more than it reads (the runs are sent
+  // together, so a request saved matters less than bytes on a slow link).
+  double max_gap_share = 0.04;
   uint64_t max_run_bytes = uint64_t{8} << 20;
   // A plan covers at most this many stored bytes of the file.
   uint64_t max_plan_bytes = uint64_t{64} << 20;

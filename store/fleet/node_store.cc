@@ -453,8 +453,10 @@ void NodeStore::ExpectReads(const Recipe& recipe, uint64_t from) {
   if (recipe.extents.empty()) return;
   std::shared_ptr<const NodeIndex> snapshot = index();
   const size_t first = from < recipe.size() ? recipe.ExtentAt(from) : 0;
-  const FetchPlanLimits limits{options_.fetch_gap_bytes, options_.fetch_window_bytes,
-                               options_.fetch_plan_bytes};
+  FetchPlanLimits limits;
+  limits.max_gap_bytes = options_.fetch_gap_bytes;
+  limits.max_run_bytes = options_.fetch_window_bytes;
+  limits.max_plan_bytes = options_.fetch_plan_bytes;
   std::vector<FetchRun> runs = PlanFileRuns(
       *snapshot, recipe, first,
       [this](const Digest& chunk) { return memory_.Lookup(chunk) || cache_->Contains(chunk); },

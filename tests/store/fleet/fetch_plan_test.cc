@@ -1,6 +1,7 @@
 // Fetch plans: a file's missing chunks become few ranged GETs, one or more
-// per pack, merged across small gaps and split at large ones, the chunks a
-// node has left out, and the runs ordered by where the file wants them.
+// per pack, merged across gaps while the unwanted bytes stay within their
+// share and split at large ones, the chunks a node has left out, and the
+// runs ordered by where the file wants them.
 #include "store/fleet/fetch_plan.h"
 
 #include <gtest/gtest.h>
@@ -42,7 +43,8 @@ class FetchPlanTest : public ::testing::Test {
   FetchPlanLimits limits_;
 };
 
-TEST_F(FetchPlanTest, AFineTuneInterleavedOverTwoPacksTakesOneGetPerPack) {
+TEST_F(FetchPlanTest, AFineTuneInterleavedOverTwoPacksTakesOneGetPerPackWhenGapsAreAffordable) {
+  limits_.max_gap_share = 1.0;
   // The backbone's pack holds 1..6 in order; the fine-tune replaced 2 and 5
   // with 7 and 8, which its own pack holds.
   for (uint8_t chunk = 1; chunk <= 6; ++chunk) Place(chunk, 0, (chunk - 1) * 64 * kKiB);
@@ -60,6 +62,7 @@ TEST_F(FetchPlanTest, AFineTuneInterleavedOverTwoPacksTakesOneGetPerPack) {
 }
 
 TEST_F(FetchPlanTest, AGapWiderThanTheLimitSplitsARun) {
+  limits_.max_gap_share = 100;  // the bytes are no object here
   Place(1, 0, 0);
   Place(2, 0, 64 * kKiB + limits_.max_gap_bytes);              // a gap just at the limit: joined
   Place(3, 0, 2 * 64 * kKiB + 2 * limits_.max_gap_bytes + 1);  // one byte over: split
@@ -79,12 +82,37 @@ TEST_F(FetchPlanTest, ARunStopsAtItsLengthBound) {
 }
 
 TEST_F(FetchPlanTest, ChunksTheNodeHasOrThatRepeatAreLeftOutAndUnknownOnesSkipped) {
+  limits_.max_gap_share = 1.0;  // the chunk the node has leaves a gap
   for (uint8_t chunk = 1; chunk <= 4; ++chunk) Place(chunk, 0, (chunk - 1) * 64 * kKiB);
   std::vector<FetchRun> runs = Plan(FileOf({1, 2, 2, 3, 99, 4, 1}), 0,
                                     [](const Digest& chunk) { return chunk == Named(3); });
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_EQ(ChunksOf(runs[0]), (std::vector<Digest>{Named(1), Named(2), Named(4)}));
   EXPECT_TRUE(Plan(FileOf({1, 2, 3, 4}), 0, [](const Digest&) { return true; }).empty());
+}
+
+TEST_F(FetchPlanTest, UnwantedBytesStayWithinTheirShareSmallestGapsFirst) {
+  // Twenty wanted chunks of 64 KiB (1.25 MiB) in one pack, with gaps of
+  // 16, 32 and 48 KiB after the 5th, 10th and 15th; a share of 4% (51 KiB)
+  // pays for the 16 and 32 KiB gaps, not the 48.
+  limits_.max_gap_share = 0.04;
+  uint64_t offset = 0;
+  std::vector<uint8_t> file;
+  for (uint8_t chunk = 1; chunk <= 20; ++chunk) {
+    Place(chunk, 0, offset);
+    offset += 64 * kKiB;
+    if (chunk == 5) offset += 48 * kKiB;
+    if (chunk == 10) offset += 16 * kKiB;
+    if (chunk == 15) offset += 32 * kKiB;
+    file.push_back(chunk);
+  }
+  std::vector<FetchRun> runs = Plan(FileOf(file));
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].length, 5 * 64 * kKiB);
+  EXPECT_EQ(runs[1].length, 15 * 64 * kKiB + 48 * kKiB);
+  // With no share at all, each gap splits.
+  limits_.max_gap_share = 0;
+  EXPECT_EQ(Plan(FileOf(file)).size(), 4u);
 }
 
 TEST_F(FetchPlanTest, RunsComeInTheOrderTheFileWantsThemFromWhereTheReadStarts) {
