@@ -15,6 +15,7 @@
 #include "store/chunks/in_flight.h"
 #include "store/db/db.h"
 #include "store/db/writer_lock.h"
+#include "store/fetch_counters.h"
 #include "store/store.h"
 
 namespace re2po {
@@ -78,11 +79,7 @@ class StoreImpl final : public Store {
 
   mutable ChunkCache cache_;  // internally synchronised
   InFlightFetches in_flight_;
-  // Fetches from the database, for Counters().
-  mutable std::atomic<uint64_t> fetches_{0};
-  mutable std::atomic<uint64_t> fetch_bytes_{0};
-  mutable std::atomic<uint64_t> fetch_errors_{0};
-  mutable Histogram fetch_ns_{LatencyBoundsNs()};
+  mutable FetchCounters fetch_counters_;  // fetches from the database
 
   mutable std::mutex catalog_mutex_;  // guards the pointer only, never held during I/O
   std::shared_ptr<const CatalogSnapshot> catalog_;

@@ -31,11 +31,7 @@ Result<ChunkBytes> StoreImpl::FetchChunk(const Digest& digest, ChunkCheck check,
                                          bool base_of_delta) const {
   const auto start = std::chrono::steady_clock::now();
   Result<ChunkBytes> fetched = FetchChunkUncounted(digest, check, base_of_delta);
-  fetches_.fetch_add(1, std::memory_order_relaxed);
-  if (!fetched.ok()) fetch_errors_.fetch_add(1, std::memory_order_relaxed);
-  fetch_ns_.Observe(static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
-          .count()));
+  fetch_counters_.Fetched(start, fetched.ok());
   return fetched;
 }
 
@@ -54,7 +50,7 @@ Result<ChunkBytes> StoreImpl::FetchChunkUncounted(const Digest& digest, ChunkChe
   }
   if (!value.ok()) return value.status().WithContext(context);
   if (!value->has_value()) return Status::NotFound(context + " is missing from the store");
-  fetch_bytes_.fetch_add((*value)->view().size(), std::memory_order_relaxed);
+  fetch_counters_.AddBytes((*value)->view().size());
   auto decoded = DecodeChunkValue(digest, (*value)->view(), check, base_of_delta,
                                   [this](const Digest& base) { return BaseChunk(base); });
   if (!decoded.ok()) return decoded.status().WithContext(context);
@@ -100,20 +96,7 @@ Result<std::vector<ChunkSlice>> StoreImpl::ReadSlices(const Recipe& recipe, uint
   return SlicesOfRecipe(*this, recipe, offset, length);
 }
 
-StoreCounters StoreImpl::Counters() const {
-  StoreCounters counters;
-  const ChunkCacheCounters cache = cache_.Counters();
-  counters.cache_hits = cache.hits;
-  counters.cache_misses = cache.misses;
-  counters.cache_evictions = cache.evictions;
-  counters.cache_bytes = cache.bytes;
-  counters.cache_capacity_bytes = cache.capacity_bytes;
-  counters.fetches = fetches_.load(std::memory_order_relaxed);
-  counters.fetch_bytes = fetch_bytes_.load(std::memory_order_relaxed);
-  counters.fetch_errors = fetch_errors_.load(std::memory_order_relaxed);
-  counters.fetch_seconds = fetch_ns_.Snapshot();
-  return counters;
-}
+StoreCounters StoreImpl::Counters() const { return fetch_counters_.Snapshot(cache_); }
 
 void Store::WarmReadBuffers(size_t buffer_bytes, size_t heap_slack) {
   ChunkBufferPool::Instance().Warm(buffer_bytes, heap_slack);

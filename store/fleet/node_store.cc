@@ -13,6 +13,7 @@
 #include "store/chunks/chunk_cache.h"
 #include "store/chunks/chunk_decoder.h"
 #include "store/chunks/in_flight.h"
+#include "store/fetch_counters.h"
 #include "store/fleet/fetch_plan.h"
 #include "store/fleet/node_cache.h"
 #include "store/fleet/node_index.h"
@@ -115,19 +116,10 @@ class NodeStore final : public Store {
   std::unordered_map<Digest, std::shared_future<void>, DigestHash> fetching_;
   // For Counters(): reads of the disk cache, and ranged GETs of the remote
   // (its client counts requests, bytes, retries and errors itself).
-  std::atomic<uint64_t> fetches_{0};
-  std::atomic<uint64_t> fetch_bytes_{0};
-  std::atomic<uint64_t> fetch_errors_{0};
-  Histogram fetch_ns_{LatencyBoundsNs()};
+  FetchCounters fetch_counters_;
   Histogram remote_ns_{LatencyBoundsNs()};
   WorkQueue planned_fetches_;  // last: its threads stop before the rest goes
 };
-
-uint64_t NanosSince(std::chrono::steady_clock::time_point start) {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
-          .count());
-}
 
 Status NodeStore::Start() {
   if (!options_.trust) {
@@ -307,7 +299,7 @@ Result<std::string> NodeStore::StoredChunkValue(const Digest& chunk) {
 Result<ChunkBytes> NodeStore::ReadChunk(const Digest& chunk) {
   if (ChunkBytes cached = memory_.Lookup(chunk)) return cached;
   return in_flight_.Share(chunk, [&]() -> Result<ChunkBytes> {
-    if (ChunkBytes cached = memory_.Lookup(chunk)) return cached;
+    if (ChunkBytes cached = memory_.LookupAgain(chunk)) return cached;
     ASSIGN_OR_RETURN(ChunkBytes bytes, Load(chunk, /*base_of_delta=*/false));
     memory_.Insert(chunk, bytes);
     return bytes;
@@ -337,10 +329,8 @@ Result<ChunkBytes> NodeStore::Load(const Digest& chunk, bool base_of_delta) {
     ASSIGN_OR_RETURN(auto value, cache_->Get(chunk));
     if (value) {
       Result<ChunkBytes> decoded = Decode(chunk, *value, ChunkCheck::kFast, base_of_delta);
-      fetches_.fetch_add(1, std::memory_order_relaxed);
-      fetch_bytes_.fetch_add(value->size(), std::memory_order_relaxed);
-      if (!decoded.ok()) fetch_errors_.fetch_add(1, std::memory_order_relaxed);
-      fetch_ns_.Observe(NanosSince(start));
+      fetch_counters_.AddBytes(value->size());
+      fetch_counters_.Fetched(start, decoded.ok());
       if (decoded.ok() || !decoded.status().IsCorruption()) return decoded;
       Log()->error("cached chunk {} is damaged ({}); fetching it again", chunk.Hex(),
                    decoded.status().message());
@@ -364,7 +354,7 @@ FetchRun NodeStore::PlanRun(const NodeIndex& index, const Digest& first, const N
     auto found = index.chunks.find(chunk);
     if (found == index.chunks.end() || *found->second.pack != run.pack ||
         found->second.location.offset != run.offset + run.length || cache_->Contains(chunk) ||
-        fetching_.contains(chunk) || memory_.Lookup(chunk)) {
+        fetching_.contains(chunk) || memory_.Contains(chunk)) {
       break;
     }
     run.chunks.emplace_back(chunk, found->second.location);
@@ -459,7 +449,7 @@ void NodeStore::ExpectReads(const Recipe& recipe, uint64_t from) {
   limits.max_plan_bytes = options_.fetch_plan_bytes;
   std::vector<FetchRun> runs = PlanFileRuns(
       *snapshot, recipe, first,
-      [this](const Digest& chunk) { return memory_.Lookup(chunk) || cache_->Contains(chunk); },
+      [this](const Digest& chunk) { return memory_.Contains(chunk) || cache_->Contains(chunk); },
       limits);
   std::lock_guard lock(fetching_mutex_);
   for (FetchRun& run : runs) {
@@ -503,17 +493,7 @@ Result<VerifyReport> NodeStore::Verify(const ProgressFn& progress) {
 }
 
 StoreCounters NodeStore::Counters() const {
-  StoreCounters counters;
-  const ChunkCacheCounters memory = memory_.Counters();
-  counters.cache_hits = memory.hits;
-  counters.cache_misses = memory.misses;
-  counters.cache_evictions = memory.evictions;
-  counters.cache_bytes = memory.bytes;
-  counters.cache_capacity_bytes = memory.capacity_bytes;
-  counters.fetches = fetches_.load(std::memory_order_relaxed);
-  counters.fetch_bytes = fetch_bytes_.load(std::memory_order_relaxed);
-  counters.fetch_errors = fetch_errors_.load(std::memory_order_relaxed);
-  counters.fetch_seconds = fetch_ns_.Snapshot();
+  StoreCounters counters = fetch_counters_.Snapshot(memory_);
   const ObjectStoreCounters& remote = options_.remote->counters();
   counters.remote_requests = remote.requests.load(std::memory_order_relaxed);
   counters.remote_bytes = remote.bytes_received.load(std::memory_order_relaxed);

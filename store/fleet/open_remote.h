@@ -28,9 +28,9 @@ Result<std::unique_ptr<ObjectStore>> OpenRemote(const RemoteSpec& spec);
 
 struct NodeSpec {
   RemoteSpec remote;
-  std::filesystem::path cache_dir;  // empty: DefaultCacheDir(remote.url)
+  std::filesystem::path cache_dir;          // empty: DefaultCacheDir(remote.url)
   std::optional<uint64_t> cache_max_bytes;  // none: the cache's recorded bound
-  std::filesystem::path trust;  // a public key file; empty: nothing verified
+  std::filesystem::path trust;              // a public key file; empty: nothing verified
   size_t memory_cache_bytes = size_t{256} << 20;
 };
 

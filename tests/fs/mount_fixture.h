@@ -278,7 +278,7 @@ class TestMount {
 // chunk, stored raw) occurs in the files under `dir`; returns the files
 // changed.
 inline std::vector<stdfs::path> FlipBytesWhereFound(const stdfs::path& dir,
-                                             const std::vector<uint8_t>& needle) {
+                                                    const std::vector<uint8_t>& needle) {
   std::vector<stdfs::path> changed;
   const std::string pattern(needle.begin(), needle.end());
   for (const auto& entry : stdfs::recursive_directory_iterator(dir)) {

@@ -45,8 +45,7 @@ class MonitoringTest : public ::testing::Test {
     const std::string doc = ReadText(SourcePath("docs/operations.md"));
     for (const std::string& name : used) {
       EXPECT_TRUE(served.contains(name)) << what << " queries " << name << ", which is not served";
-      EXPECT_NE(doc.find("`" + name), std::string::npos)
-          << name << " is not in docs/operations.md";
+      EXPECT_NE(doc.find("`" + name), std::string::npos) << name << " is not in docs/operations.md";
     }
   }
 };
@@ -59,7 +58,8 @@ TEST_F(MonitoringTest, DashboardQueriesServedMetrics) {
   EXPECT_GE(dashboard["panels"].size(), 10u);
   std::string expressions;
   for (const auto& panel : dashboard["panels"]) {
-    for (const auto& target : panel["targets"]) expressions += target["expr"].get<std::string>() + "\n";
+    for (const auto& target : panel["targets"])
+      expressions += target["expr"].get<std::string>() + "\n";
   }
   ExpectAllServedAndDocumented("the dashboard", expressions);
 }
@@ -73,9 +73,9 @@ TEST_F(MonitoringTest, PromtoolAcceptsTheConfigAndRules) {
   if (FindProgram("promtool").empty()) {
     GTEST_SKIP() << "promtool is not installed (apt-get install prometheus): not checked";
   }
-  const CommandResult config = RunCommand(
-      "promtool check config " +
-      ShellQuote(SourcePath("packaging/monitoring/prometheus.yml").string()) + " 2>&1");
+  const CommandResult config =
+      RunCommand("promtool check config " +
+                 ShellQuote(SourcePath("packaging/monitoring/prometheus.yml").string()) + " 2>&1");
   EXPECT_EQ(config.exit_code, 0) << config.out;
   const CommandResult rules = RunCommand(
       "promtool check rules " +
