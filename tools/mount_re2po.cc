@@ -21,10 +21,10 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: mount.re2po STORE|REMOTE MOUNTPOINT [-o OPTIONS] [--foreground]\n"
-    "  REMOTE: s3://BUCKET/PREFIX, served from a node cache\n"
+    "  REMOTE: s3://BUCKET/PREFIX or oci://HOST/REPOSITORY, served from a node cache\n"
     "options: cache_size=SIZE (default 256M), allow_other, log_level=LEVEL, log_file=PATH,\n"
     "         ro; for a REMOTE: endpoint=URL, cache_dir=DIR, cache_size_max=SIZE,\n"
-    "         trust=PUBLIC_KEY, timeout=SECONDS, prefetch=MODEL[@VERSION];\n"
+    "         trust=PUBLIC_KEY, timeout=SECONDS, prefetch=MODEL[@VERSION], user_agent=NAME;\n"
     "         mount(8)'s generic options (rw, defaults, noauto, _netdev, x-*, ...)\n"
     "         are accepted and ignored. See mount.re2po(8).\n";
 

@@ -54,8 +54,8 @@ bool ValidLogLevel(std::string_view level) {
   return IsAny(level, kLevels);
 }
 
-constexpr std::array<std::string_view, 6> kRemoteOptions = {
-    "endpoint", "cache_dir", "cache_size_max", "trust", "timeout", "prefetch"};
+constexpr std::array<std::string_view, 7> kRemoteOptions = {
+    "endpoint", "cache_dir", "cache_size_max", "trust", "timeout", "prefetch", "user_agent"};
 bool IsRemoteOption(std::string_view key) { return IsAny(key, kRemoteOptions); }
 
 Result<std::chrono::seconds> ParseSeconds(const std::string& value) {
@@ -80,6 +80,8 @@ Status ApplyRemote(std::string_view key, const std::string& value, RemoteMountOp
     remote.trust = value;
   } else if (key == "timeout") {
     ASSIGN_OR_RETURN(remote.timeout, ParseSeconds(value));
+  } else if (key == "user_agent") {
+    remote.user_agent = value;
   } else {
     size_t start = 0;
     for (size_t colon = value.find(':'); start <= value.size(); colon = value.find(':', start)) {
@@ -204,7 +206,7 @@ bool IsRemoteSource(std::string_view source) {
   if (scheme == std::string_view::npos || scheme == 0 || !std::islower(source[0])) return false;
   return std::all_of(source.begin(), source.begin() + static_cast<ptrdiff_t>(scheme), [](char c) {
     return std::islower(static_cast<unsigned char>(c)) ||
-           std::isdigit(static_cast<unsigned char>(c));
+           std::isdigit(static_cast<unsigned char>(c)) || c == '+';
   });
 }
 

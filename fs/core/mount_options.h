@@ -15,7 +15,8 @@
 
 namespace re2po::fs {
 
-// A remote a node mounts (s3://BUCKET/PREFIX), and its node cache.
+// A remote a node mounts (s3://BUCKET/PREFIX, oci://HOST/REPOSITORY), and
+// its node cache.
 struct RemoteMountOptions {
   std::string url;                  // empty: the mount serves a local store
   std::string endpoint;             // -o endpoint=URL; else AWS_ENDPOINT_URL, else AWS
@@ -25,6 +26,9 @@ struct RemoteMountOptions {
   std::filesystem::path trust;        // -o trust=PUBLIC_KEY
   std::chrono::seconds timeout{30};   // -o timeout=SECONDS, per read
   std::vector<std::string> prefetch;  // -o prefetch=MODEL[@VERSION] (repeatable)
+  // -o user_agent=NAME: how the node names itself to the remote, so an
+  // engine's access log tells nodes apart. Empty: re2po/VERSION.
+  std::string user_agent;
 };
 
 // `source` is a remote when it has a scheme ("s3://..."), else a store path.
@@ -67,7 +71,7 @@ struct MountOptions {
 // `base`. Understands cache_size=SIZE and whole_file_readahead=SIZE (bytes, or
 // with K/M/G/T, KiB..., KB...: all powers of 1024), allow_other, log_level=, log_file=, ro,
 // access_log=PATH|off, metrics=ADDR|off;
-// for remotes endpoint=, cache_dir=, cache_size_max=SIZE, trust=, timeout=SECONDS,
+// for remotes endpoint=, cache_dir=, cache_size_max=SIZE, trust=, timeout=SECONDS, user_agent=,
 // prefetch=MODEL[@VERSION] (repeatable, or several joined by ':'); accepts
 // and drops what mount(8) and systemd pass for every filesystem (rw, defaults, auto, noauto, user,
 // users, nouser, owner, group, _netdev, nofail, x-*, comment=*, exec/noexec, suid/nosuid,

@@ -82,6 +82,7 @@ Result<std::unique_ptr<Store>> OpenStore(const MountOptions& options) {
     node.remote.url = options.remote.url;
     node.remote.endpoint = options.remote.endpoint;
     node.remote.deadline = options.remote.timeout;
+    node.remote.user_agent = options.remote.user_agent;
     node.cache_dir = options.remote.cache_dir;
     node.cache_max_bytes = options.remote.cache_max_bytes;
     node.trust = options.remote.trust;

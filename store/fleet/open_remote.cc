@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include "store/fleet/node_store.h"
+#include "store/fleet/remote_keys.h"
 #include "store/remote/aws_credentials.h"
+#include "store/remote/oci_store.h"
 #include "store/remote/s3_store.h"
 
 namespace re2po {
@@ -37,12 +39,25 @@ Result<std::pair<std::string, std::string>> ParseS3Url(std::string_view url) {
   return std::make_pair(std::string(bucket), prefix);
 }
 
+// The catalog head is the one named object users look for in a registry.
+Result<std::unique_ptr<ObjectStore>> OpenRegistry(const RemoteSpec& spec) {
+  ASSIGN_OR_RETURN(OciLocation location, ParseOciUrl(spec.url));
+  OciOptions options;
+  options.call_deadline = spec.deadline;
+  options.user_agent = spec.user_agent;
+  options.tag_aliases = {{std::string(remote_keys::kHead), "catalog"}};
+  ASSIGN_OR_RETURN(std::unique_ptr<OciStore> store, OpenOciStore(location, std::move(options)));
+  return std::unique_ptr<ObjectStore>(std::move(store));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ObjectStore>> OpenRemote(const RemoteSpec& spec) {
+  if (IsOciUrl(spec.url)) return OpenRegistry(spec);
   if (!spec.url.starts_with(kS3Scheme)) {
     return Status::InvalidArgument("'" + spec.url +
-                                   "' is not a remote this re2po knows (s3://BUCKET/PREFIX)");
+                                   "' is not a remote this re2po knows (s3://BUCKET/PREFIX or "
+                                   "oci://HOST/REPOSITORY)");
   }
   ASSIGN_OR_RETURN(auto bucket_and_prefix, ParseS3Url(spec.url));
   AwsSettingsOptions settings_options;

@@ -15,7 +15,7 @@
 namespace re2po {
 
 struct RemoteSpec {
-  std::string url;       // s3://BUCKET[/PREFIX]
+  std::string url;       // s3://BUCKET[/PREFIX] or oci://HOST/REPOSITORY
   std::string endpoint;  // overrides AWS_ENDPOINT_URL; empty: the environment's or AWS's
   std::chrono::milliseconds deadline{30'000};  // per call, retries included
   std::string user_agent;                      // empty: re2po/<version>
@@ -23,7 +23,7 @@ struct RemoteSpec {
 };
 
 // The object store behind `spec.url`, credentials from the environment the
-// way AWS tools take them (never from the command line).
+// way AWS and container tools take them (never from the command line).
 Result<std::unique_ptr<ObjectStore>> OpenRemote(const RemoteSpec& spec);
 
 struct NodeSpec {

@@ -256,10 +256,19 @@ class Pusher {
     const Digest final_digest = Sha256Of(final_bytes);
     contents_.emplace(final_digest, version.digest);
     RETURN_IF_ERROR(remote_.Put(remote_keys::Version(final_digest), final_bytes));
+    RETURN_IF_ERROR(remote_.RecordVersion(References(version, final_digest, object)));
     summary_.bytes_uploaded += final_bytes.size();
     summary_.pushed.push_back(name);
     return std::optional<CatalogEntry>(
         CatalogEntry{version.model, version.version, final_digest, final_bytes.size(), ""});
+  }
+
+  static VersionReferences References(const VersionRecord& version, const Digest& object_name,
+                                      const VersionObject& object) {
+    VersionReferences references{
+        version.model, version.version, remote_keys::Version(object_name), {}};
+    for (const Digest& pack : object.packs) references.pack_keys.push_back(remote_keys::Pack(pack));
+    return references;
   }
 
   // The object's bytes, every chunk located where the index has it.

@@ -87,6 +87,9 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
     response.content_length.reset();
     response.content_range.clear();
     response.location.clear();
+    response.www_authenticate.clear();
+    response.docker_content_digest.clear();
+    response.link.clear();
     return line.size();
   }
   const auto colon = line.find(':');
@@ -101,6 +104,12 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
     response.content_range = value;
   } else if (EqualsIgnoringCase(name, "location")) {
     response.location = value;
+  } else if (EqualsIgnoringCase(name, "www-authenticate")) {
+    response.www_authenticate = value;
+  } else if (EqualsIgnoringCase(name, "docker-content-digest")) {
+    response.docker_content_digest = value;
+  } else if (EqualsIgnoringCase(name, "link")) {
+    response.link = value;
   }
   return line.size();
 }
@@ -218,7 +227,8 @@ Slist RequestHeaders(const HttpRequest& request, bool& ok) {
 }
 
 void SetMethod(CURL* curl, const HttpRequest& request, Transfer& transfer) {
-  const bool sends_body = request.method == "PUT" || request.method == "POST";
+  const bool sends_body =
+      request.method == "PUT" || request.method == "POST" || request.method == "PATCH";
   if (request.method == "GET") {
     curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
   } else if (request.method == "HEAD") {
@@ -234,7 +244,8 @@ void SetMethod(CURL* curl, const HttpRequest& request, Transfer& transfer) {
   curl_easy_setopt(curl, CURLOPT_READDATA, &transfer);
   curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, OnSeek);
   curl_easy_setopt(curl, CURLOPT_SEEKDATA, &transfer);
-  if (request.method != "PUT") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "POST");
+  if (request.method != "PUT")
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
 }
 
 void SetConnectionOptions(CURL* curl, const HttpClientOptions& options,

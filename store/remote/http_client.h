@@ -36,7 +36,7 @@ struct HttpByteRange {
 };
 
 struct HttpRequest {
-  std::string method = "GET";  // GET, HEAD, PUT, POST, DELETE
+  std::string method = "GET";  // GET, HEAD, PUT, POST, PATCH, DELETE
   std::string url;             // already encoded
   std::vector<std::pair<std::string, std::string>> headers;
   std::string_view body;  // must outlive the call
@@ -55,6 +55,11 @@ struct HttpResponse {
   std::optional<uint64_t> content_length;
   std::string content_range;
   std::string location;
+  // What registries add (OCI distribution): the auth challenge, a
+  // manifest's or blob's digest, the next page of a listing.
+  std::string www_authenticate;
+  std::string docker_content_digest;
+  std::string link;
   std::string body;
   bool body_truncated = false;  // max_body_bytes reached; the rest was not read
 };

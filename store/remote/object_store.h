@@ -42,6 +42,15 @@ struct ObjectStoreCounters {
   std::atomic<uint64_t> errors{0};  // calls that failed after their retries
 };
 
+// What one pushed version keeps alive on a remote: its version object and
+// the packs its reads need.
+struct VersionReferences {
+  std::string model;
+  uint64_t version = 0;
+  std::string object_key;
+  std::vector<std::string> pack_keys;
+};
+
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
@@ -53,8 +62,7 @@ class ObjectStore {
                                                             std::string_view etag) = 0;
   // Bytes [offset, offset + length) of an object, exactly; one range per
   // request (radosgw answers a multi-range GET with its first range only).
-  virtual Result<std::string> GetRange(std::string_view key, uint64_t offset,
-                                       uint64_t length) = 0;
+  virtual Result<std::string> GetRange(std::string_view key, uint64_t offset, uint64_t length) = 0;
   // The object's size, or nullopt when it does not exist (HEAD).
   virtual Result<std::optional<uint64_t>> Size(std::string_view key) = 0;
   virtual Status Put(std::string_view key, std::string_view bytes) = 0;
@@ -62,6 +70,11 @@ class ObjectStore {
   virtual Result<std::vector<ListedObject>> List(std::string_view prefix) = 0;
   // Deleting a missing object is not an error.
   virtual Status Delete(std::string_view key) = 0;
+
+  // Called once a version's objects are stored. Stores whose own garbage
+  // collection keeps objects by reference (an OCI registry) record the
+  // version as something that holds them; others need nothing more.
+  virtual Status RecordVersion(const VersionReferences& /*version*/) { return Status::Ok(); }
 
   // "s3://bucket/prefix at http://127.0.0.1:17480": for messages and logs.
   virtual std::string Describe() const = 0;

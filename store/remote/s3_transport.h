@@ -12,6 +12,7 @@
 #include "store/base/status.h"
 #include "store/remote/http_client.h"
 #include "store/remote/object_store.h"
+#include "store/remote/retry.h"
 #include "store/remote/s3_url.h"
 #include "store/remote/sigv4.h"
 
@@ -25,13 +26,6 @@ struct S3Request {
   std::string_view body;  // must outlive the call
   std::optional<HttpByteRange> range;
   std::optional<uint64_t> max_body_bytes;
-};
-
-struct RetryPolicy {
-  std::chrono::milliseconds deadline{30'000};  // per call, every attempt and wait included
-  int max_attempts = 6;
-  std::chrono::milliseconds first_backoff{50};  // doubled per retry
-  std::chrono::milliseconds max_backoff{2'000};
 };
 
 struct S3Connection {

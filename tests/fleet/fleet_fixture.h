@@ -1,5 +1,6 @@
 // What the fleet tests share: a local store to publish from, a fresh
-// bucket on the Ceph that the ctest fixture started, nodes opened on it
+// bucket on the Ceph that the ctest fixture started (or, for fixtures that
+// set on_registry_, a fresh OCI registry of their own), nodes opened on it
 // with caches of their own, and the environment re2po processes need.
 #pragma once
 
@@ -12,6 +13,7 @@
 #include "store/fleet/node_store.h"
 #include "store/fleet/pusher.h"
 #include "store/store.h"
+#include "tests/store/remote/registry_test_env.h"
 #include "tests/store/remote/remote_test_env.h"
 #include "tests/testutil/model_files.h"
 
@@ -26,6 +28,15 @@ class FleetTest : public ::testing::Test {
 
   void SetUp() override {
     std::string why_not;
+    if (on_registry_) {
+      REQUIRE_REGISTRY_PACKAGE();
+      registry_ = TestRegistry::Start(tmp_.path() / "registry", {}, why_not);
+      ASSERT_NE(registry_, nullptr) << why_not;
+      ASSERT_OK_AND_ASSIGN(OciLocation location, ParseOciUrl(url()));
+      ASSERT_OK_AND_ASSIGN(registry_store_, OpenOciStore(location, RegistryOptions()));
+      ASSERT_OK(Store::Init(store_dir()));
+      return;
+    }
     std::optional<CephEnv> env = FindCeph(why_not);
     if (!env) GTEST_SKIP() << why_not;
     env_ = *env;
@@ -39,8 +50,20 @@ class FleetTest : public ::testing::Test {
 
   stdfs::path store_dir() const { return tmp_.path() / "store"; }
   stdfs::path cache_dir(const std::string& node) const { return tmp_.path() / "nodes" / node; }
-  std::string url() const { return "s3://" + bucket_->options().bucket + "/" + kPrefix; }
-  ObjectStore& remote() { return bucket_->store(); }
+  std::string url() const {
+    if (on_registry_) return registry_->url(kPrefix + std::string("/fleet"));
+    return "s3://" + bucket_->options().bucket + "/" + kPrefix;
+  }
+  ObjectStore& remote() {
+    if (on_registry_) return *registry_store_;
+    return bucket_->store();
+  }
+  static OciOptions RegistryOptions() {
+    OciOptions options;
+    options.call_deadline = std::chrono::milliseconds(60'000);
+    options.tag_aliases = {{"head", "catalog"}};
+    return options;
+  }
 
   // Imports `files` (relative path -> bytes) as model@version.
   void Import(const std::string& model, uint64_t version, const SourceFiles& files) {
@@ -79,6 +102,7 @@ class FleetTest : public ::testing::Test {
                                           uint64_t cache_max_bytes = uint64_t{1} << 30,
                                           const std::string& endpoint = "",
                                           const ObjectStoreCounters** counters = nullptr) {
+    if (on_registry_) return OpenRegistryNode(node, trust, cache_max_bytes, counters);
     S3Options options;
     options.prefix = kPrefix;
     options.call_deadline = std::chrono::milliseconds(endpoint.empty() ? 60'000 : 2'000);
@@ -89,6 +113,22 @@ class FleetTest : public ::testing::Test {
     if (counters != nullptr) *counters = &s3->counters();
     NodeOptions node_options;
     node_options.remote = std::move(s3);
+    return OpenNodeOn(std::move(node_options), node, trust, cache_max_bytes);
+  }
+
+  Result<std::unique_ptr<Store>> OpenRegistryNode(const std::string& node, const PublicKey* trust,
+                                                  uint64_t cache_max_bytes,
+                                                  const ObjectStoreCounters** counters) {
+    ASSIGN_OR_RETURN(OciLocation location, ParseOciUrl(url()));
+    ASSIGN_OR_RETURN(std::unique_ptr<OciStore> oci, OpenOciStore(location, RegistryOptions()));
+    if (counters != nullptr) *counters = &oci->counters();
+    NodeOptions node_options;
+    node_options.remote = std::move(oci);
+    return OpenNodeOn(std::move(node_options), node, trust, cache_max_bytes);
+  }
+
+  Result<std::unique_ptr<Store>> OpenNodeOn(NodeOptions node_options, const std::string& node,
+                                            const PublicKey* trust, uint64_t cache_max_bytes) {
     node_options.cache_dir = cache_dir(node);
     node_options.cache_max_bytes = cache_max_bytes;
     node_options.memory_cache_bytes = size_t{8} << 20;  // reads reach the node cache
@@ -117,6 +157,7 @@ class FleetTest : public ::testing::Test {
 
   // What a re2po process needs in its environment to reach the Ceph.
   std::string S3Environment() const {
+    if (!env_) return "env -u AWS_CA_BUNDLE -u AWS_PROFILE -u REGISTRY_AUTH_FILE ";
     const auto& settings = env_->settings;
     return "env -u AWS_CA_BUNDLE -u AWS_PROFILE AWS_ACCESS_KEY_ID=" +
            settings.credentials.access_key_id +
@@ -124,9 +165,14 @@ class FleetTest : public ::testing::Test {
            " AWS_ENDPOINT_URL=" + settings.endpoint + " AWS_REGION=" + settings.region + " ";
   }
 
+  bool on_registry_ = false;  // set in a derived fixture's constructor
   std::optional<CephEnv> env_;
   std::unique_ptr<CephBucket> bucket_;
+
   TempDir tmp_;
+  // After tmp_: stopped (by the pid file under tmp_) before tmp_ goes.
+  std::unique_ptr<TestRegistry> registry_;
+  std::unique_ptr<OciStore> registry_store_;
 };
 
 // A model file of `tensors` tensors of `tensor_bytes` each, from `seed`.

@@ -226,9 +226,11 @@ class FleetProcessTest : public FleetTest {
   // The mount.re2po command line that mounts the remote on `node`.
   std::string MountCommand(const NodeDaemon& node, const std::string& extra_options = "") const {
     stdfs::create_directories(node.log_path().parent_path());
+    // The node's name is its User-Agent: the engine's log tells nodes apart.
     const std::string options =
-        "endpoint=" + env_->settings.endpoint + ",cache_dir=" + node.cache_dir().string() +
-        ",trust=" + key_.string() + ".pub,log_file=" + node.log_path().string() + extra_options;
+        (env_ ? "endpoint=" + env_->settings.endpoint + "," : "") +
+        "cache_dir=" + node.cache_dir().string() + ",trust=" + key_.string() +
+        ".pub,log_file=" + node.log_path().string() + ",user_agent=" + node.name() + extra_options;
     return S3Environment() + ShellQuote(BuiltTool("mount.re2po")) + " " + url() + " " +
            ShellQuote(node.mountpoint().string()) + " -o " + ShellQuote(options);
   }

@@ -1,5 +1,6 @@
 // A fleet on one machine: 20 edge nodes, each a mount.re2po daemon with its
-// own cache directory, mount the same remote on one Ceph and load different
+// own cache directory, mount the same remote (on one Ceph, or on one OCI
+// registry) and load different
 // mixes of models that share backbones. What a node fetches is what it
 // read, once: its bytes stay within 5 % of the stored bytes of the distinct
 // chunks it read, a backbone shared by two of its models comes once, and a
@@ -15,6 +16,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "store/fleet/remote_catalog.h"
 #include "store/fleet/remote_keys.h"
 #include "store/fleet/version_object.h"
 #include "tests/fleet/fleet_processes.h"
@@ -116,14 +118,15 @@ uint64_t TotalBytes(const StoredChunks& chunks) {
 }
 
 // Every version on the remote as a node sees it, by "model@version",
-// decoded from the version objects (checked against their names).
+// decoded from the version objects (checked against their names) that the
+// catalog names.
 Result<std::map<std::string, VersionObject>> FetchVersionObjects(ObjectStore& remote) {
-  ASSIGN_OR_RETURN(std::vector<ListedObject> listed, remote.List(remote_keys::kVersionPrefix));
+  RemoteCatalogState state;
+  RemoteCatalogReader reader(remote, nullptr, nullptr);
+  RETURN_IF_ERROR(reader.Update(state).status());
   std::map<std::string, VersionObject> objects;
-  for (const ListedObject& object : listed) {
-    ASSIGN_OR_RETURN(Digest name,
-                     Digest::FromHex(object.key.substr(remote_keys::kVersionPrefix.size())));
-    ASSIGN_OR_RETURN(VersionObject decoded, FetchVersionObject(remote, name));
+  for (const auto& [name, entry] : state.entries) {
+    ASSIGN_OR_RETURN(VersionObject decoded, FetchVersionObject(remote, entry.object));
     const std::string ref = Ref(decoded.record.model, decoded.record.version);
     objects.emplace(ref, std::move(decoded));
   }
@@ -173,6 +176,49 @@ struct EngineTraffic {
   uint64_t writes = 0;  // PUTs (their upload sizes are not in the log line)
 };
 
+// What a registry served to one repository, from the "response completed"
+// lines of Distribution's JSON log, with pack bytes by User-Agent (each
+// node names itself). Version objects are blobs too: told apart by digest.
+EngineTraffic RegistryTraffic(std::istream& in, const std::string& repository,
+                              const std::set<std::string>& version_digests,
+                              std::map<std::string, uint64_t>* pack_bytes_by_agent) {
+  EngineTraffic traffic;
+  const std::string mine = "/v2/" + repository + "/";
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find("response completed") == std::string::npos) continue;
+    const nlohmann::json entry = nlohmann::json::parse(line, nullptr, false);
+    if (entry.is_discarded() || entry.value("msg", "") != "response completed") continue;
+    const std::string uri = entry.value("http.request.uri", "");
+    if (!uri.starts_with(mine)) continue;
+    const std::string method = entry.value("http.request.method", "");
+    const uint64_t bytes = entry.value("http.response.written", uint64_t{0});
+    ++traffic.requests;
+    traffic.bytes += bytes;
+    const size_t blob = uri.find("/blobs/sha256:");
+    if (method != "GET" && method != "HEAD") {
+      ++traffic.writes;
+    } else if (method == "GET" && blob != std::string::npos) {
+      const std::string digest = uri.substr(blob + 14, 64);
+      if (version_digests.contains(digest)) {
+        ++traffic.version_gets;
+        traffic.version_bytes += bytes;
+      } else {
+        ++traffic.pack_gets;
+        traffic.pack_bytes += bytes;
+        if (pack_bytes_by_agent != nullptr) {
+          (*pack_bytes_by_agent)[entry.value("http.request.useragent", "")] += bytes;
+        }
+      }
+    } else if (uri.find("/manifests/") != std::string::npos ||
+               uri.find("/tags/list") != std::string::npos) {
+      ++traffic.catalog_requests;
+      traffic.catalog_bytes += bytes;
+    }
+  }
+  return traffic;
+}
+
 class EngineLog {
  public:
   // Counts from the log's current end on.
@@ -184,6 +230,14 @@ class EngineLog {
   }
   bool available() const { return available_; }
   void Restart() { *this = EngineLog(path_); }
+
+  EngineTraffic SinceOnRegistry(const std::string& repository,
+                                const std::set<std::string>& version_digests,
+                                std::map<std::string, uint64_t>* pack_bytes_by_agent) const {
+    std::ifstream in(path_);
+    in.seekg(static_cast<std::streamoff>(offset_));
+    return RegistryTraffic(in, repository, version_digests, pack_bytes_by_agent);
+  }
 
   EngineTraffic Since(const std::string& bucket) const {
     EngineTraffic traffic;
@@ -241,6 +295,24 @@ double Seconds(std::chrono::steady_clock::time_point since) {
 
 class FleetScaleTest : public FleetProcessTest {
  protected:
+  void RunTwentyNodes();
+
+  EngineLog NewEngineLog() const {
+    if (on_registry_) return EngineLog(registry_->log());
+    return EngineLog(env_->dir / "log" / "ceph-client.rgw.re2po.log");
+  }
+
+  EngineTraffic Served(const EngineLog& engine, const std::map<std::string, VersionObject>& objects,
+                       std::map<std::string, uint64_t>* pack_bytes_by_agent = nullptr) const {
+    if (!on_registry_) return engine.Since(bucket_->options().bucket);
+    std::set<std::string> version_digests;
+    for (const auto& [ref, object] : objects) {
+      version_digests.insert(Sha256Of(object.Encode()).Hex());
+    }
+    return engine.SinceOnRegistry(std::string(kPrefix) + "/fleet", version_digests,
+                                  pack_bytes_by_agent);
+  }
+
   // Waits until every node has written its stats after `after` (so they
   // count everything done before it) with its cache holding at least
   // `cache_bytes[i]`: the cache is filled before a read returns, and the
@@ -277,7 +349,22 @@ class FleetScaleTest : public FleetProcessTest {
   }
 };
 
+// The same fleet on an OCI registry: the registry's own log counts what
+// each node (its User-Agent) fetched.
+class RegistryFleetScaleTest : public FleetScaleTest {
+ protected:
+  RegistryFleetScaleTest() { on_registry_ = true; }
+};
+
 TEST_F(FleetScaleTest, TwentyNodesFetchWhatTheyReadOnceAndAFineTuneCostsOnlyItsNewChunks) {
+  RunTwentyNodes();
+}
+
+TEST_F(RegistryFleetScaleTest, TwentyNodesFetchWhatTheyReadOnceAndAFineTuneCostsOnlyItsNewChunks) {
+  RunTwentyNodes();
+}
+
+void FleetScaleTest::RunTwentyNodes() {
   REQUIRE_FUSE();
   const auto test_started = std::chrono::steady_clock::now();
   ASSERT_EQ(Mixes().size(), static_cast<size_t>(kNodes));
@@ -315,7 +402,7 @@ TEST_F(FleetScaleTest, TwentyNodesFetchWhatTheyReadOnceAndAFineTuneCostsOnlyItsN
     }
   }
 
-  EngineLog engine(env_->dir / "log" / "ceph-client.rgw.re2po.log");
+  EngineLog engine = NewEngineLog();
   const auto mount_started = std::chrono::steady_clock::now();
   std::vector<std::unique_ptr<NodeDaemon>> nodes;
   for (int i = 0; i < kNodes; ++i) {
@@ -385,22 +472,31 @@ TEST_F(FleetScaleTest, TwentyNodesFetchWhatTheyReadOnceAndAFineTuneCostsOnlyItsN
             << Mib(all_bytes) << ") for " << all_expected << " bytes of distinct chunks read\n";
   if (engine.available()) {
     EngineTraffic served;
+    std::map<std::string, uint64_t> by_agent;
     WaitFor(
         [&] {
-          return (served = engine.Since(bucket_->options().bucket)).pack_bytes >= all_expected;
+          by_agent.clear();
+          return (served = Served(engine, objects, &by_agent)).pack_bytes >= all_expected;
         },
         std::chrono::seconds(30));
-    std::cout << "[ figures  ] at the engine (radosgw log), mounts and loads: " << served.requests
-              << " requests, " << served.bytes << " bytes served; packs: " << served.pack_gets
-              << " ranged GETs, " << served.pack_bytes
-              << " bytes; version objects: " << served.version_gets << " GETs, "
-              << served.version_bytes << " bytes; catalog: " << served.catalog_requests
+    std::cout << "[ figures  ] at the engine (" << (on_registry_ ? "registry" : "radosgw")
+              << " log), mounts and loads: " << served.requests << " requests, " << served.bytes
+              << " bytes served; packs: " << served.pack_gets << " ranged GETs, "
+              << served.pack_bytes << " bytes; version objects: " << served.version_gets
+              << " GETs, " << served.version_bytes << " bytes; catalog: " << served.catalog_requests
               << " requests, " << served.catalog_bytes << " bytes\n";
     EXPECT_GE(served.pack_bytes, all_expected);
     EXPECT_LE(static_cast<double>(served.pack_bytes), kSlack * static_cast<double>(all_expected));
+    // The registry names who asked: each node's share, as it counted it.
+    for (int i = 0; on_registry_ && i < kNodes; ++i) {
+      const uint64_t want = expected_cache[i];
+      const uint64_t sent = by_agent[nodes[i]->name()];
+      EXPECT_GE(sent, want) << nodes[i]->name() << " per the registry's log";
+      EXPECT_LE(static_cast<double>(sent), kSlack * static_cast<double>(want))
+          << nodes[i]->name() << " per the registry's log";
+    }
   } else {
-    std::cout << "[ figures  ] no radosgw log under " << env_->dir / "log"
-              << ": engine totals are the nodes' sums only\n";
+    std::cout << "[ figures  ] no engine log: engine totals are the nodes' sums only\n";
   }
 
   // A fine-tune of vit-pets retrains its last backbone layer.
@@ -498,11 +594,8 @@ TEST_F(FleetScaleTest, TwentyNodesFetchWhatTheyReadOnceAndAFineTuneCostsOnlyItsN
   }
   if (engine.available()) {
     EngineTraffic served;
-    WaitFor(
-        [&] {
-          return (served = engine.Since(bucket_->options().bucket)).pack_bytes >= fresh_total;
-        },
-        std::chrono::seconds(30));
+    WaitFor([&] { return (served = Served(engine, objects)).pack_bytes >= fresh_total; },
+            std::chrono::seconds(30));
     std::cout << "[ figures  ] at the engine, the fine-tune's push and loads: " << served.requests
               << " requests (" << served.writes << " writes), " << served.bytes
               << " bytes served; packs: " << served.pack_gets << " ranged GETs, "

@@ -50,8 +50,9 @@ void RegisterMount(CLI::App& app, CommandFn& chosen) {
                                "mount the store read-only (see mount.re2po(8))", RunMount);
   mount.add_option("MOUNTPOINT", args->mountpoint, "an existing directory")->required();
   mount
-      .add_option("--remote", args->remote,
-                  "mount a remote (a name or s3://BUCKET/PREFIX) instead of the store")
+      .add_option(
+          "--remote", args->remote,
+          "mount a remote (a name, s3://BUCKET/PREFIX or oci://HOST/REPO) instead of the store")
       ->option_text("REMOTE");
   AddNodeOptions(mount, args->node);
   // One list per -o: the word after it is an argument, never more options.

@@ -74,7 +74,8 @@ void RegisterPush(CLI::App& app, CommandFn& chosen) {
   CLI::App& push =
       AddCommand(app, chosen, args, "push",
                  "upload versions to a remote, only what it lacks, and sign its catalog", RunPush);
-  push.add_option("REMOTE", args->remote, "a remote's name or URL (s3://BUCKET/PREFIX)")
+  push.add_option("REMOTE", args->remote,
+                  "a remote's name or URL (s3://BUCKET/PREFIX, oci://HOST/REPOSITORY)")
       ->required();
   push.add_option("MODEL[@VERSION]", args->refs, "what to push (default: every version)");
   push.add_option("--key", args->key, "the private key to sign with")->option_text("PATH");

@@ -1,13 +1,15 @@
 #include <iostream>
 
+#include "store/remote/oci_location.h"
 #include "tools/re2po/commands.h"
 #include "tools/re2po/remotes.h"
 
 namespace re2po::cli {
 
 Status RunRemoteAdd(const GlobalOptions& /*global*/, const RemoteAddArgs& args) {
-  if (!args.url.starts_with("s3://")) {
-    return Status::InvalidArgument("'" + args.url + "' is not a remote URL (s3://BUCKET/PREFIX)");
+  if (!args.url.starts_with("s3://") && !IsOciUrl(args.url)) {
+    return Status::InvalidArgument("'" + args.url +
+                                   "' is not a remote URL (s3://BUCKET/PREFIX, oci://HOST/REPO)");
   }
   if (args.name.empty() || args.name.find("://") != std::string::npos ||
       args.name.find('/') != std::string::npos) {
@@ -63,7 +65,7 @@ void RegisterRemote(CLI::App& app, CommandFn& chosen) {
   auto add_args = std::make_shared<RemoteAddArgs>();
   CLI::App& add = AddCommand(*remote, chosen, add_args, "add", "name a remote", RunRemoteAdd);
   add.add_option("NAME", add_args->name, "the name")->required();
-  add.add_option("URL", add_args->url, "s3://BUCKET/PREFIX")->required();
+  add.add_option("URL", add_args->url, "s3://BUCKET/PREFIX or oci://HOST/REPOSITORY")->required();
   add.add_option("--endpoint", add_args->config.endpoint, "the S3 endpoint (else AWS_ENDPOINT_URL)")
       ->option_text("URL");
   add.add_option("--key", add_args->config.key, "the private key push signs with")

@@ -92,9 +92,9 @@ Result<RemoteConfig> ResolveRemote(const std::string& name_or_url) {
   ASSIGN_OR_RETURN(RemoteConfigs remotes, LoadRemotes());
   auto it = remotes.find(name_or_url);
   if (it == remotes.end()) {
-    return Status::NotFound(
-        "no remote named '" + name_or_url +
-        "' (re2po remote add NAME URL, or give a URL such as s3://BUCKET/PREFIX)");
+    return Status::NotFound("no remote named '" + name_or_url +
+                            "' (re2po remote add NAME URL, or give a URL such as "
+                            "s3://BUCKET/PREFIX or oci://HOST/REPO)");
   }
   return it->second;
 }

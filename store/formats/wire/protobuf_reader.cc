@@ -10,7 +10,7 @@ namespace {
 constexpr int kMaxVarintBytes = 10;
 constexpr uint32_t kMaxFieldNumber = (1u << 29) - 1;
 
-Status Malformed(const std::string& what, uint64_t at) {
+Status MalformedProtobuf(const std::string& what, uint64_t at) {
   return Status::Corruption("protobuf: " + what + " at byte " + std::to_string(at));
 }
 
@@ -20,13 +20,13 @@ Result<uint64_t> ProtoReader::ReadVarint() {
   uint64_t value = 0;
   for (int i = 0; i < kMaxVarintBytes; ++i) {
     if (position_ >= message_.size()) {
-      return Malformed("truncated varint", file_offset_ + position_);
+      return MalformedProtobuf("truncated varint", file_offset_ + position_);
     }
     const uint8_t byte = message_[position_++];
     value |= static_cast<uint64_t>(byte & 0x7f) << (7 * i);
     if ((byte & 0x80) == 0) return value;
   }
-  return Malformed("varint longer than 10 bytes", file_offset_ + position_);
+  return MalformedProtobuf("varint longer than 10 bytes", file_offset_ + position_);
 }
 
 Result<std::optional<ProtoField>> ProtoReader::Next() {
@@ -36,7 +36,7 @@ Result<std::optional<ProtoField>> ProtoReader::Next() {
   ProtoField field;
   const uint64_t number = key >> 3;
   if (number == 0 || number > kMaxFieldNumber) {
-    return Malformed("invalid field number " + std::to_string(number), key_at);
+    return MalformedProtobuf("invalid field number " + std::to_string(number), key_at);
   }
   field.number = static_cast<uint32_t>(number);
   const uint64_t remaining = message_.size() - position_;
@@ -47,13 +47,13 @@ Result<std::optional<ProtoField>> ProtoReader::Next() {
       break;
     }
     case 1:
-      if (remaining < 8) return Malformed("truncated fixed64", key_at);
+      if (remaining < 8) return MalformedProtobuf("truncated fixed64", key_at);
       field.wire_type = WireType::kFixed64;
       field.value = LoadLittleEndian<uint64_t>(message_.data() + position_);
       position_ += 8;
       break;
     case 5:
-      if (remaining < 4) return Malformed("truncated fixed32", key_at);
+      if (remaining < 4) return MalformedProtobuf("truncated fixed32", key_at);
       field.wire_type = WireType::kFixed32;
       field.value = LoadLittleEndian<uint32_t>(message_.data() + position_);
       position_ += 4;
@@ -62,9 +62,9 @@ Result<std::optional<ProtoField>> ProtoReader::Next() {
       field.wire_type = WireType::kLengthDelimited;
       ASSIGN_OR_RETURN(const uint64_t length, ReadVarint());
       if (length > message_.size() - position_) {
-        return Malformed("field " + std::to_string(number) + " length " + std::to_string(length) +
-                             " past end of message",
-                         key_at);
+        return MalformedProtobuf("field " + std::to_string(number) + " length " +
+                                     std::to_string(length) + " past end of message",
+                                 key_at);
       }
       field.payload = message_.subspan(position_, length);
       field.file_offset = file_offset_ + position_;
@@ -73,7 +73,7 @@ Result<std::optional<ProtoField>> ProtoReader::Next() {
     }
     default:
       // Groups (3, 4) are deprecated and never written by ONNX; 6 and 7 do not exist.
-      return Malformed("unsupported wire type " + std::to_string(key & 7), key_at);
+      return MalformedProtobuf("unsupported wire type " + std::to_string(key & 7), key_at);
   }
   return std::optional<ProtoField>(field);
 }
