@@ -1,6 +1,7 @@
 #include "store/base/coding.h"
 
-#include <chrono>
+#include <algorithm>
+#include <cstring>
 
 namespace re2po {
 
@@ -98,6 +99,21 @@ Status Decoder::GetString(std::string& value) {
   std::string_view bytes;
   RETURN_IF_ERROR(GetLengthPrefixed(bytes));
   value.assign(bytes);
+  return Status::Ok();
+}
+
+Status Decoder::GetDigest(Digest& digest) {
+  std::string_view raw;
+  RETURN_IF_ERROR(GetBytes(digest.bytes.size(), raw));
+  std::memcpy(digest.bytes.data(), raw.data(), raw.size());
+  return Status::Ok();
+}
+
+Status Decoder::GetCount(size_t min_entry_bytes, uint64_t& count) {
+  RETURN_IF_ERROR(GetVarint(count));
+  if (count > remaining() / std::max<size_t>(min_entry_bytes, 1)) {
+    return Status::Corruption(std::string(what_) + " claims more entries than it holds");
+  }
   return Status::Ok();
 }
 

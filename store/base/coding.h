@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "store/base/digest.h"
 #include "store/base/status.h"
 
 namespace re2po {
@@ -43,6 +44,11 @@ class Decoder {
   Status GetBytes(size_t count, std::string_view& bytes);
   Status GetLengthPrefixed(std::string_view& bytes);
   Status GetString(std::string& value);
+  Status GetDigest(Digest& digest);  // 32 raw bytes
+  // A count of entries of at least `min_entry_bytes` each: a count that
+  // promises more than the bytes left could hold is corruption, so a
+  // hostile count never drives an allocation.
+  Status GetCount(size_t min_entry_bytes, uint64_t& count);
 
   bool done() const { return input_.empty(); }
   size_t remaining() const { return input_.size(); }

@@ -10,13 +10,6 @@ namespace {
 constexpr uint8_t kVersionRecordFormat = 1;
 constexpr uint8_t kTreeFormat = 1;
 
-Status GetDigest(Decoder& decoder, Digest& digest) {
-  std::string_view raw;
-  RETURN_IF_ERROR(decoder.GetBytes(32, raw));
-  std::memcpy(digest.bytes.data(), raw.data(), 32);
-  return Status::Ok();
-}
-
 }  // namespace
 
 std::string VersionRecord::Encode() const {
@@ -65,7 +58,7 @@ Result<VersionRecord> VersionRecord::Decode(std::string_view model, uint64_t ver
   RETURN_IF_ERROR(decoder.GetVarint(record.logical_bytes));
   RETURN_IF_ERROR(decoder.GetVarint(record.new_bytes));
   RETURN_IF_ERROR(decoder.GetVarint(record.file_count));
-  RETURN_IF_ERROR(GetDigest(decoder, record.digest));
+  RETURN_IF_ERROR(decoder.GetDigest(record.digest));
   return record;
 }
 
@@ -180,7 +173,7 @@ Result<VersionTree> VersionTree::Decode(std::string_view bytes) {
     entry.type = static_cast<EntryType>(type);
     entry.mode = static_cast<uint32_t>(mode & 07777);
     entry.mtime_ns = UnZigZag(mtime);
-    if (entry.type == EntryType::kFile) RETURN_IF_ERROR(GetDigest(decoder, entry.digest));
+    if (entry.type == EntryType::kFile) RETURN_IF_ERROR(decoder.GetDigest(entry.digest));
     if (entry.type == EntryType::kSymlink) RETURN_IF_ERROR(decoder.GetString(entry.target));
   }
   return VersionTree(std::move(entries));
@@ -215,7 +208,7 @@ Result<Recipe> Recipe::Decode(std::string_view bytes) {
   uint64_t end = 0;
   for (Extent& extent : recipe.extents) {
     uint64_t length = 0;
-    RETURN_IF_ERROR(GetDigest(decoder, extent.chunk));
+    RETURN_IF_ERROR(decoder.GetDigest(extent.chunk));
     RETURN_IF_ERROR(decoder.GetVarint(length));
     if (length == 0) return Status::Corruption("recipe has an empty extent");
     if (length > UINT64_MAX - end) return Status::Corruption("recipe extents overflow 2^64");
@@ -287,7 +280,7 @@ Result<FileInfo> FileInfo::Decode(std::string_view bytes) {
     }
     RETURN_IF_ERROR(decoder.GetVarint(tensor.offset));
     RETURN_IF_ERROR(decoder.GetVarint(tensor.length));
-    RETURN_IF_ERROR(GetDigest(decoder, tensor.digest));
+    RETURN_IF_ERROR(decoder.GetDigest(tensor.digest));
   }
   return info;
 }

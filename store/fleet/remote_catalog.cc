@@ -10,13 +10,6 @@ namespace {
 
 constexpr uint8_t kStateFormat = 1;
 
-Status GetDigest(Decoder& decoder, Digest& digest) {
-  std::string_view raw;
-  RETURN_IF_ERROR(decoder.GetBytes(32, raw));
-  std::memcpy(digest.bytes.data(), raw.data(), 32);
-  return Status::Ok();
-}
-
 }  // namespace
 
 std::string RemoteCatalogState::Encode() const {
@@ -52,7 +45,7 @@ Result<RemoteCatalogState> RemoteCatalogState::Decode(std::string_view bytes) {
     CatalogEntry entry;
     RETURN_IF_ERROR(decoder.GetString(entry.model));
     RETURN_IF_ERROR(decoder.GetVarint(entry.version));
-    RETURN_IF_ERROR(GetDigest(decoder, entry.object));
+    RETURN_IF_ERROR(decoder.GetDigest(entry.object));
     RETURN_IF_ERROR(decoder.GetVarint(entry.object_size));
     RETURN_IF_ERROR(decoder.GetString(entry.origin));
     state.entries.emplace(std::make_pair(entry.model, entry.version), std::move(entry));

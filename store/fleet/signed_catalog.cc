@@ -19,21 +19,6 @@ std::string SignedMessage(SignedKind kind, std::string_view body) {
   return message;
 }
 
-Status GetDigest(Decoder& decoder, Digest& digest) {
-  std::string_view raw;
-  RETURN_IF_ERROR(decoder.GetBytes(32, raw));
-  std::memcpy(digest.bytes.data(), raw.data(), 32);
-  return Status::Ok();
-}
-
-Status GetCount(Decoder& decoder, size_t min_entry_bytes, uint64_t& count) {
-  RETURN_IF_ERROR(decoder.GetVarint(count));
-  if (count > decoder.remaining() / min_entry_bytes) {
-    return Status::Corruption("catalog object claims more entries than it holds");
-  }
-  return Status::Ok();
-}
-
 void EncodeEntry(const CatalogEntry& entry, bool with_origin, std::string& out) {
   PutLengthPrefixed(out, entry.model);
   PutVarint(out, entry.version);
@@ -45,7 +30,7 @@ void EncodeEntry(const CatalogEntry& entry, bool with_origin, std::string& out) 
 Status DecodeEntry(Decoder& decoder, bool with_origin, CatalogEntry& entry) {
   RETURN_IF_ERROR(decoder.GetString(entry.model));
   RETURN_IF_ERROR(decoder.GetVarint(entry.version));
-  RETURN_IF_ERROR(GetDigest(decoder, entry.object));
+  RETURN_IF_ERROR(decoder.GetDigest(entry.object));
   RETURN_IF_ERROR(decoder.GetVarint(entry.object_size));
   if (with_origin) {
     RETURN_IF_ERROR(decoder.GetString(entry.origin));
@@ -58,7 +43,7 @@ Status DecodeEntry(Decoder& decoder, bool with_origin, CatalogEntry& entry) {
 
 Status DecodeEntries(Decoder& decoder, bool with_origin, std::vector<CatalogEntry>& entries) {
   uint64_t count = 0;
-  RETURN_IF_ERROR(GetCount(decoder, 35, count));
+  RETURN_IF_ERROR(decoder.GetCount(35, count));
   entries.resize(count);
   for (CatalogEntry& entry : entries) RETURN_IF_ERROR(DecodeEntry(decoder, with_origin, entry));
   return Status::Ok();
@@ -117,7 +102,7 @@ Result<CatalogHead> CatalogHead::Decode(std::string_view body) {
   RETURN_IF_ERROR(decoder.GetVarint(head.generation));
   RETURN_IF_ERROR(decoder.GetVarint(time));
   head.time_ms = UnZigZag(time);
-  RETURN_IF_ERROR(GetCount(decoder, 1, record_count));
+  RETURN_IF_ERROR(decoder.GetCount(1, record_count));
   head.records.resize(record_count);
   for (std::string& record : head.records) {
     RETURN_IF_ERROR(decoder.GetString(record));

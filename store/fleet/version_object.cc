@@ -13,23 +13,6 @@ namespace {
 constexpr std::string_view kMagic = "R2VO";
 constexpr uint8_t kFormat = 1;
 
-Status GetDigest(Decoder& decoder, Digest& digest) {
-  std::string_view raw;
-  RETURN_IF_ERROR(decoder.GetBytes(32, raw));
-  std::memcpy(digest.bytes.data(), raw.data(), 32);
-  return Status::Ok();
-}
-
-// A count read from the object may not promise more entries than the bytes
-// left could hold, so a hostile count never drives an allocation.
-Status GetCount(Decoder& decoder, size_t min_entry_bytes, uint64_t& count) {
-  RETURN_IF_ERROR(decoder.GetVarint(count));
-  if (count > decoder.remaining() / min_entry_bytes) {
-    return Status::Corruption("version object claims more entries than it holds");
-  }
-  return Status::Ok();
-}
-
 void EncodeFiles(const std::vector<VersionFile>& files, std::string& out) {
   std::vector<const VersionFile*> sorted;
   for (const VersionFile& file : files) sorted.push_back(&file);
@@ -62,12 +45,12 @@ void EncodeChunks(const VersionObject& object, std::string& out) {
 
 Status DecodeFiles(Decoder& decoder, std::vector<VersionFile>& files) {
   uint64_t count = 0;
-  RETURN_IF_ERROR(GetCount(decoder, 34, count));
+  RETURN_IF_ERROR(decoder.GetCount(34, count));
   files.resize(count);
   for (VersionFile& file : files) {
     std::string_view recipe;
     std::string_view info;
-    RETURN_IF_ERROR(GetDigest(decoder, file.digest));
+    RETURN_IF_ERROR(decoder.GetDigest(file.digest));
     RETURN_IF_ERROR(decoder.GetLengthPrefixed(recipe));
     RETURN_IF_ERROR(decoder.GetLengthPrefixed(info));
     ASSIGN_OR_RETURN(file.recipe, Recipe::Decode(recipe));
@@ -95,16 +78,16 @@ Status DecodeLocation(Decoder& decoder, size_t pack_count, ChunkLocation& locati
 
 Status DecodeChunks(Decoder& decoder, VersionObject& object) {
   uint64_t pack_count = 0;
-  RETURN_IF_ERROR(GetCount(decoder, 32, pack_count));
+  RETURN_IF_ERROR(decoder.GetCount(32, pack_count));
   object.packs.resize(pack_count);
-  for (Digest& pack : object.packs) RETURN_IF_ERROR(GetDigest(decoder, pack));
+  for (Digest& pack : object.packs) RETURN_IF_ERROR(decoder.GetDigest(pack));
   uint64_t chunk_count = 0;
-  RETURN_IF_ERROR(GetCount(decoder, 36, chunk_count));
+  RETURN_IF_ERROR(decoder.GetCount(36, chunk_count));
   object.chunks.reserve(chunk_count);
   for (uint64_t i = 0; i < chunk_count; ++i) {
     Digest digest;
     ChunkLocation location;
-    RETURN_IF_ERROR(GetDigest(decoder, digest));
+    RETURN_IF_ERROR(decoder.GetDigest(digest));
     RETURN_IF_ERROR(DecodeLocation(decoder, object.packs.size(), location));
     if (!object.chunks.emplace(digest, location).second) {
       return Status::Corruption("version object locates a chunk twice");
