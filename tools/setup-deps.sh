@@ -42,6 +42,11 @@ ENGINE_NAME=setup
 . "$(dirname "$0")/engines/common.sh"
 ensure_packages ceph-mon ceph-osd radosgw ceph-common python3-boto3 curl
 
+# The OCI registry the registry-remote tests start (tools/engines/registry.sh:
+# Distribution 2.8, whose package would start a server on *:5000), skopeo to
+# copy a repository between two of them, htpasswd for the auth test.
+ensure_packages docker-registry skopeo apache2-utils
+
 # promtool, which the observability test runs (`promtool check metrics`) on a
 # scrape of the mount's endpoint; nothing else of the package is used. Its
 # postinst would start a Prometheus server on *:9090, hence ensure_packages

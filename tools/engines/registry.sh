@@ -13,8 +13,10 @@
 #
 # Environment (read by start):
 #   RE2PO_REGISTRY_PORT     listen port on 127.0.0.1 (default 15000)
-#   RE2PO_REGISTRY_AUTH     "htpasswd": basic auth with a test user
-#                           (default: none)
+#   RE2PO_REGISTRY_AUTH     "htpasswd": basic auth with a test user;
+#                           "token": the Bearer flow, with tokens from
+#                           token_server.py (beside this script) on PORT+1,
+#                           which takes the same test user (default: none)
 #   RE2PO_REGISTRY_STORAGE  "filesystem" (default, DIR/data) or "s3": the S3
 #                           driver against the Ceph of tools/engines/ceph.sh;
 #                           blob GETs then answer 307 to a presigned RGW URL
@@ -43,6 +45,9 @@ PROBE_REPO=re2po/engine-check
 # curl 7.88's --aws-sigv4 does not add by itself.
 EMPTY_SHA256=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
 
+TOKEN_SERVICE=re2po-test-registry
+TOKEN_ISSUER=re2po-test-issuer
+
 usage() { echo "usage: $0 start|stop|status|env DIR" >&2; exit 2; }
 
 main() {
@@ -59,6 +64,7 @@ main() {
   fi
   DIR="$(cd "$2" && pwd)"
   PIDFILE="$DIR/pids/registry.pid"
+  TOKEN_PIDFILE="$DIR/pids/token.pid"
   LOGS="$DIR/log"
   case "$cmd" in
     start) cmd_start ;;
@@ -71,13 +77,28 @@ main() {
 
 # --- helpers ---------------------------------------------------------------
 
-port() { sed -n 's/^  addr: 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$DIR/config.yml"; }
+# The listen port: the one start is writing config.yml for, else config.yml's.
+port() {
+  if [ -n "${LISTEN_PORT:-}" ]; then echo "$LISTEN_PORT"; return; fi
+  sed -n 's/^  addr: 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$DIR/config.yml"
+}
 base_url() { echo "http://127.0.0.1:$(port)"; }
+
+token_port() { echo $(($(port) + 1)); }
+token_realm() { echo "http://127.0.0.1:$(token_port)/token"; }
+
+# A token for the probe repository, asked the way clients ask.
+probe_token() {
+  curl -sS --max-time 10 -u "$TEST_USER:$TEST_PASSWORD" \
+    "$(token_realm)?service=$TOKEN_SERVICE&scope=repository:$PROBE_REPO:pull,push,delete" |
+    sed -n 's/.*"token": *"\([^"]*\)".*/\1/p'
+}
 
 # curl against the registry, with the test user when auth is on.
 reg_curl() {
   local auth=()
   [ ! -f "$DIR/htpasswd" ] || auth=(-u "$TEST_USER:$TEST_PASSWORD")
+  [ ! -d "$DIR/token" ] || auth=(-H "Authorization: Bearer $(probe_token)")
   curl -sS --max-time 10 -A re2po-engine-check "${auth[@]}" "$@"
 }
 
@@ -128,6 +149,17 @@ EOF
 }
 
 auth_yaml() {
+  if [ -d "$DIR/token" ]; then
+    cat <<EOF
+auth:
+  token:
+    realm: $(token_realm)
+    service: $TOKEN_SERVICE
+    issuer: $TOKEN_ISSUER
+    rootcertbundle: $DIR/token/cert.pem
+EOF
+    return 0
+  fi
   [ -f "$DIR/htpasswd" ] || return 0
   cat <<EOF
 auth:
@@ -180,7 +212,8 @@ write_env() {
       echo "RE2PO_REGISTRY_S3_ENDPOINT=$S3_ENDPOINT"
       echo "RE2PO_REGISTRY_S3_BUCKET=$S3_BUCKET"
     fi
-    if [ -f "$DIR/htpasswd" ]; then
+    [ ! -d "$DIR/token" ] || echo "RE2PO_REGISTRY_TOKEN_REALM=$(token_realm)"
+    if [ -f "$DIR/htpasswd" ] || [ -d "$DIR/token" ]; then
       echo "RE2PO_REGISTRY_USER=$TEST_USER"
       echo "RE2PO_REGISTRY_PASSWORD=$TEST_PASSWORD"
     fi
@@ -200,6 +233,21 @@ spawn() {
   setsid env "${unset[@]}" docker-registry serve "$DIR/config.yml" \
     </dev/null >>"$LOGS/access.log" 2>>"$LOGS/registry.log" &
   echo $! >"$PIDFILE"
+}
+
+# The token service: a key and its self-signed certificate (which the
+# registry trusts), then token_server.py on PORT+1, with the test user in
+# its environment, never in its arguments.
+start_token_server() {
+  ! port_in_use "$(token_port)" || die "port $(token_port) on 127.0.0.1 (the token service) is in use"
+  setsid env RE2PO_TOKEN_USER="$TEST_USER" RE2PO_TOKEN_PASSWORD="$TEST_PASSWORD" \
+    /usr/bin/python3 "$HERE/token_server.py" --port "$(token_port)" --key "$DIR/token/key.pem" \
+    --cert "$DIR/token/cert.pem" --issuer "$TOKEN_ISSUER" </dev/null >>"$LOGS/token.log" 2>&1 &
+  echo $! >"$TOKEN_PIDFILE"
+}
+
+token_answers() {
+  [ "$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "$(token_realm)")" = 401 ]
 }
 
 fail_start() {
@@ -252,8 +300,9 @@ cmd_start() {
   deadline=$((SECONDS + ${RE2PO_REGISTRY_TIMEOUT:-60}))
   case "${RE2PO_REGISTRY_AUTH:-none}" in
     htpasswd) PACKAGES+=(apache2-utils) ;;
+    token) PACKAGES+=(openssl python3) ;;
     none | "") ;;
-    *) die "RE2PO_REGISTRY_AUTH must be htpasswd or none" ;;
+    *) die "RE2PO_REGISTRY_AUTH must be htpasswd, token or none" ;;
   esac
   case "${RE2PO_REGISTRY_STORAGE:-filesystem}" in
     s3) load_s3_env ;;
@@ -268,13 +317,27 @@ cmd_start() {
   cmd_stop >/dev/null 2>&1 || true
   ! port_in_use "$port" || die "port $port on 127.0.0.1 is in use; set RE2PO_REGISTRY_PORT"
   mkdir -p "$DIR"/{data,log,pids,run}
-  rm -f "$DIR/htpasswd"
+  rm -rf "$DIR/htpasswd" "$DIR/token"
   if [ "${RE2PO_REGISTRY_AUTH:-none}" = htpasswd ]; then
     # Distribution accepts bcrypt entries only.
     htpasswd -Bbc "$DIR/htpasswd" "$TEST_USER" "$TEST_PASSWORD" 2>/dev/null
   fi
+  if [ "${RE2PO_REGISTRY_AUTH:-none}" = token ]; then
+    mkdir -p "$DIR/token"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$TOKEN_ISSUER" \
+      -keyout "$DIR/token/key.pem" -out "$DIR/token/cert.pem" 2>>"$LOGS/token.log"
+  fi
   [ "${RE2PO_REGISTRY_STORAGE:-filesystem}" != s3 ] || create_bucket
+  LISTEN_PORT="$port"
   write_config "$port"
+  if [ -d "$DIR/token" ]; then
+    start_token_server
+    until token_answers 2>/dev/null; do
+      live_pid "$TOKEN_PIDFILE" python3 >/dev/null || fail_start "token_server.py exited"
+      [ "$SECONDS" -lt "$deadline" ] || fail_start "timed out waiting for the token service"
+      sleep 0.2
+    done
+  fi
   spawn
   until answers_v2 2>/dev/null; do
     live_pid "$PIDFILE" docker-registry >/dev/null || fail_start "docker-registry exited"
@@ -291,6 +354,7 @@ cmd_start() {
 cmd_stop() {
   [ -d "$DIR/pids" ] || return 0
   stop_pidfiles docker-registry "$PIDFILE"
+  stop_pidfiles python3 "$TOKEN_PIDFILE"
   log "stopped ($DIR)"
 }
 

@@ -37,6 +37,20 @@ class OciStoreTest : public ::testing::Test {
     return store.ok() ? std::move(store).value() : nullptr;
   }
 
+  // Only REGISTRY_AUTH_FILE is searched, and it names no registry: a store
+  // opened now is anonymous.
+  Status PutWithoutCredentials(const std::string& repository, const std::string& bytes) {
+    setenv("HOME", tmp_.path().c_str(), 1);
+    unsetenv("XDG_RUNTIME_DIR");
+    unsetenv("DOCKER_CONFIG");
+    const auto empty = tmp_.path() / "empty-auth.json";
+    { std::ofstream(empty) << "{\"auths\": {}}\n"; }
+    setenv("REGISTRY_AUTH_FILE", empty.c_str(), 1);
+    auto anonymous = Open(registry_->url(repository));
+    if (anonymous == nullptr) return Status::IOError("no store");
+    return anonymous->Put(PackKey(bytes), bytes);
+  }
+
   // A GET of the registry's API, as a client that is not re2po sees it.
   nlohmann::json ApiJson(const std::string& path, const std::string& accept = "") {
     CommandResult got = RunCommand("curl -sS --max-time 20 " +
@@ -197,15 +211,7 @@ TEST_F(OciStoreTest, CredentialsComeFromTheAuthFileAndNeverShowInMessages) {
   ASSERT_FALSE(registry_->password().empty());
   const std::string pack = Bytes(20'000, 8);
   // Nothing names the registry: refused, saying where credentials go.
-  const auto empty = tmp_.path() / "empty-auth.json";
-  { std::ofstream(empty) << "{\"auths\": {}}\n"; }
-  setenv("HOME", tmp_.path().c_str(), 1);
-  unsetenv("XDG_RUNTIME_DIR");
-  unsetenv("DOCKER_CONFIG");
-  setenv("REGISTRY_AUTH_FILE", empty.c_str(), 1);
-  auto anonymous = Open(registry_->url("models/private"));
-  ASSERT_NE(anonymous, nullptr);
-  Status refused = anonymous->Put(PackKey(pack), pack);
+  Status refused = PutWithoutCredentials("models/private", pack);
   EXPECT_EQ(refused.code(), StatusCode::kPermissionDenied) << refused.ToString();
   EXPECT_NE(refused.message().find("REGISTRY_AUTH_FILE"), std::string::npos) << refused.ToString();
 
@@ -227,6 +233,42 @@ TEST_F(OciStoreTest, CredentialsComeFromTheAuthFileAndNeverShowInMessages) {
   ASSERT_OK_AND_ASSIGN(std::string back, authorised->GetRange(PackKey(pack), 100, 1000));
   EXPECT_EQ(back, pack.substr(100, 1000));
   EXPECT_EQ(authorised->Describe().find(registry_->password()), std::string::npos);
+}
+
+TEST_F(OciStoreTest, ABearerTokenComesFromTheRealmTheRegistryNamesAndIsKept) {
+  REQUIRE_REGISTRY_PACKAGE();
+  RegistryMode mode;
+  mode.token = true;
+  StartRegistry(mode);
+  const std::string pack = Bytes(30'000, 10);
+  // Without credentials the token service refuses, and the call says so.
+  Status refused = PutWithoutCredentials("models/tokens", pack);
+  EXPECT_EQ(refused.code(), StatusCode::kPermissionDenied) << refused.ToString();
+  EXPECT_NE(refused.message().find("for a token"), std::string::npos) << refused.ToString();
+
+  setenv("REGISTRY_AUTH_FILE",
+         registry_->WriteAuthFile(tmp_.path() / "auth.json", registry_->password()).c_str(), 1);
+  const auto TokenRequests = [&] {
+    std::ifstream in(registry_->token_log());
+    size_t count = 0;
+    for (std::string line; std::getline(in, line);) {
+      count +=
+          line.find("GET /token") != std::string::npos && line.find(" 200 ") != std::string::npos;
+    }
+    return count;
+  };
+  const size_t before = TokenRequests();
+  auto authorised = Open(registry_->url("models/tokens"));
+  ASSERT_NE(authorised, nullptr);
+  ASSERT_OK(authorised->Put(PackKey(pack), pack));
+  ASSERT_OK_AND_ASSIGN(std::string back, authorised->GetRange(PackKey(pack), 10, 20'000));
+  EXPECT_EQ(back, pack.substr(10, 20'000));
+  ASSERT_OK(authorised->Put("head", "a head"));
+  ASSERT_OK_AND_ASSIGN(std::string head, authorised->Get("head"));
+  EXPECT_EQ(head, "a head");
+  // One token for the repository's pull and push, kept for every call.
+  EXPECT_EQ(TokenRequests() - before, 1u);
+  EXPECT_EQ(registry_->LogText().find(registry_->password()), std::string::npos);
 }
 
 TEST_F(OciStoreTest, ARegistryOnObjectStorageRedirectsAndTheLocationIsReused) {

@@ -21,6 +21,7 @@ namespace re2po::testing {
 
 struct RegistryMode {
   bool htpasswd = false;       // basic auth with the script's test user
+  bool token = false;          // the Bearer flow, tokens from tools/engines/token_server.py
   std::filesystem::path ceph;  // non-empty: the S3 storage driver on this Ceph (redirects)
   std::string bucket;          // for the S3 driver
 };
@@ -33,6 +34,7 @@ class TestRegistry {
     const std::string script = std::string(RE2PO_SOURCE_DIR) + "/tools/engines/registry.sh";
     std::string env;
     if (mode.htpasswd) env += "RE2PO_REGISTRY_AUTH=htpasswd ";
+    if (mode.token) env += "RE2PO_REGISTRY_AUTH=token ";
     if (!mode.ceph.empty()) {
       env += "RE2PO_REGISTRY_STORAGE=s3 RE2PO_CEPH_DIR=" + ShellQuote(mode.ceph.string()) +
              " RE2PO_REGISTRY_BUCKET=" + mode.bucket + " ";
@@ -69,6 +71,7 @@ class TestRegistry {
   std::string user() const { return Value("RE2PO_REGISTRY_USER"); }
   std::string password() const { return Value("RE2PO_REGISTRY_PASSWORD"); }
   std::filesystem::path log() const { return dir_ / "log" / "registry.log"; }
+  std::filesystem::path token_log() const { return dir_ / "log" / "token.log"; }
   const std::filesystem::path& dir() const { return dir_; }
 
   // An auth file (REGISTRY_AUTH_FILE's format) that names this registry.
