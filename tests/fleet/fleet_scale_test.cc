@@ -211,9 +211,15 @@ struct EngineTraffic {
 
 // What a registry served to one repository, from the "response completed"
 // lines of Distribution's JSON log, with pack bytes by User-Agent (each
-// node names itself). Version objects are blobs too: told apart by digest.
+// node names itself). Packs, version objects and the catalog's objects are
+// all blobs: told apart by digest.
+struct RegistryBlobs {
+  std::set<std::string> packs;
+  std::set<std::string> versions;
+};
+
 EngineTraffic RegistryTraffic(std::istream& in, const std::string& repository,
-                              const std::set<std::string>& version_digests,
+                              const RegistryBlobs& blobs,
                               std::map<std::string, uint64_t>* pack_bytes_by_agent) {
   EngineTraffic traffic;
   const std::string mine = "/v2/" + repository + "/";
@@ -233,9 +239,12 @@ EngineTraffic RegistryTraffic(std::istream& in, const std::string& repository,
       ++traffic.writes;
     } else if (method == "GET" && blob != std::string::npos) {
       const std::string digest = uri.substr(blob + 14, 64);
-      if (version_digests.contains(digest)) {
+      if (blobs.versions.contains(digest)) {
         ++traffic.version_gets;
         traffic.version_bytes += bytes;
+      } else if (!blobs.packs.contains(digest)) {
+        ++traffic.catalog_requests;  // the head's and log records' blobs
+        traffic.catalog_bytes += bytes;
       } else {
         ++traffic.pack_gets;
         traffic.pack_bytes += bytes;
@@ -264,12 +273,11 @@ class EngineLog {
   bool available() const { return available_; }
   void Restart() { *this = EngineLog(path_); }
 
-  EngineTraffic SinceOnRegistry(const std::string& repository,
-                                const std::set<std::string>& version_digests,
+  EngineTraffic SinceOnRegistry(const std::string& repository, const RegistryBlobs& blobs,
                                 std::map<std::string, uint64_t>* pack_bytes_by_agent) const {
     std::ifstream in(path_);
     in.seekg(static_cast<std::streamoff>(offset_));
-    return RegistryTraffic(in, repository, version_digests, pack_bytes_by_agent);
+    return RegistryTraffic(in, repository, blobs, pack_bytes_by_agent);
   }
 
   EngineTraffic Since(const std::string& bucket) const {
@@ -338,12 +346,12 @@ class FleetScaleTest : public FleetProcessTest {
   EngineTraffic Served(const EngineLog& engine, const std::map<std::string, VersionObject>& objects,
                        std::map<std::string, uint64_t>* pack_bytes_by_agent = nullptr) const {
     if (!on_registry_) return engine.Since(bucket_->options().bucket);
-    std::set<std::string> version_digests;
+    RegistryBlobs blobs;
     for (const auto& [ref, object] : objects) {
-      version_digests.insert(Sha256Of(object.Encode()).Hex());
+      blobs.versions.insert(Sha256Of(object.Encode()).Hex());
+      for (const Digest& pack : object.packs) blobs.packs.insert(pack.Hex());
     }
-    return engine.SinceOnRegistry(std::string(kPrefix) + "/fleet", version_digests,
-                                  pack_bytes_by_agent);
+    return engine.SinceOnRegistry(std::string(kPrefix) + "/fleet", blobs, pack_bytes_by_agent);
   }
 
   // Waits until every node has written its stats after `after` (so they
