@@ -40,6 +40,13 @@ struct ObjectStoreCounters {
   std::atomic<uint64_t> bytes_sent{0};      // request bodies
   std::atomic<uint64_t> retries{0};
   std::atomic<uint64_t> errors{0};  // calls that failed after their retries
+
+  // `status`, counted in errors unless it only says "not found" (an answer,
+  // not a failure).
+  Status CountFailure(Status status) {
+    if (!status.ok() && !status.IsNotFound()) errors.fetch_add(1, std::memory_order_relaxed);
+    return status;
+  }
 };
 
 // What one pushed version keeps alive on a remote: its version object and

@@ -163,12 +163,12 @@ std::string OciStore::VersionTag(const VersionReferences& version) {
   return "version-" + version.object_key.substr(slash + 1, 32);
 }
 
-Status OciStore::Failure(Status status) {
-  if (!status.ok() && !status.IsNotFound()) {
-    counters_.errors.fetch_add(1, std::memory_order_relaxed);
-  }
-  return status;
+// A location the registry gave ("/v2/..." or a full URL), as a URL.
+std::string OciStore::Absolute(const std::string& location) const {
+  return location.starts_with("/") ? transport_.location().BaseUrl() + location : location;
 }
+
+Status OciStore::Failure(Status status) { return counters_.CountFailure(std::move(status)); }
 
 Result<HttpResponse> OciStore::Send(const OciCall& call, const std::string& what) {
   Result<HttpResponse> outcome = transport_.Send(call, what);
@@ -224,9 +224,7 @@ Result<std::string> OciStore::FetchBlob(std::string_view digest, std::optional<H
     ASSIGN_OR_RETURN(response, Send(call, what));
     if (IsRedirect(response->status) && !response->location.empty()) {
       oci_counters_.redirects.fetch_add(1, std::memory_order_relaxed);
-      call.url = response->location.starts_with("/")
-                     ? transport_.location().BaseUrl() + response->location
-                     : response->location;
+      call.url = Absolute(response->location);
       call.to_registry = false;
       RememberRedirect(digest, call.url);
       ASSIGN_OR_RETURN(response, Send(call, what));
@@ -255,7 +253,7 @@ Result<std::optional<uint64_t>> OciStore::BlobSize(std::string_view digest) {
   call.url = BlobUrl(digest);
   ASSIGN_OR_RETURN(HttpResponse response, Send(call, what));
   if (IsRedirect(response.status) && !response.location.empty()) {
-    call.url = response.location;
+    call.url = Absolute(response.location);
     call.to_registry = false;
     ASSIGN_OR_RETURN(response, Send(call, what));
   }
@@ -326,7 +324,7 @@ Result<std::string> OciStore::SendChunks(std::string location, std::string_view 
     if (response.status != 202 || response.location.empty()) {
       return Failure(OciErrorStatus(response, what));
     }
-    location = response.location;
+    location = Absolute(response.location);
   }
   return location;
 }
@@ -334,17 +332,14 @@ Result<std::string> OciStore::SendChunks(std::string location, std::string_view 
 Status OciStore::UploadOnce(std::string_view digest, std::string_view bytes) {
   ASSIGN_OR_RETURN(std::optional<std::string> location, MountBlob(digest));
   if (!location) return Status::Ok();
-  const std::string base = transport_.location().BaseUrl();
-  if (location->starts_with("/")) location = base + *location;
   const bool chunked = bytes.size() > options_.upload_chunk_bytes;
   if (chunked) {
-    ASSIGN_OR_RETURN(location, SendChunks(*location, bytes));
-    if (location->starts_with("/")) location = base + *location;
+    ASSIGN_OR_RETURN(location, SendChunks(Absolute(*location), bytes));
   }
   const std::string what = "storing blob " + std::string(digest) + " in " + Describe();
   OciCall call;
   call.method = "PUT";
-  call.url = WithQuery(*location, "digest=" + std::string(digest));
+  call.url = WithQuery(Absolute(*location), "digest=" + std::string(digest));
   call.headers = {{"Content-Type", "application/octet-stream"}};
   if (!chunked) call.body = bytes;
   ASSIGN_OR_RETURN(HttpResponse response, Send(call, what));
@@ -452,12 +447,12 @@ Result<std::string> OciStore::Get(std::string_view key) {
 
 Result<std::optional<FetchedObject>> OciStore::GetIfChanged(std::string_view key,
                                                             std::string_view etag) {
-  if (!BlobDigestOf(key).empty()) {
+  if (const std::string digest = BlobDigestOf(key); !digest.empty()) {
     // A blob never changes: its digest is its ETag.
-    if (etag == "\"" + BlobDigestOf(key) + "\"") return std::optional<FetchedObject>();
+    const std::string blob_etag = "\"" + digest + "\"";
+    if (etag == blob_etag) return std::optional<FetchedObject>();
     ASSIGN_OR_RETURN(std::string bytes, Get(key));
-    return std::optional<FetchedObject>(
-        FetchedObject{std::move(bytes), "\"" + BlobDigestOf(key) + "\""});
+    return std::optional<FetchedObject>(FetchedObject{std::move(bytes), blob_etag});
   }
   return FetchNamed(key, etag);
 }
@@ -541,7 +536,7 @@ Result<std::string> OciStore::ListPage(const std::string& url, std::vector<std::
   }
   const std::string next = NextPage(response.link);
   if (next.empty()) return next;
-  return next.starts_with("/") ? transport_.location().BaseUrl() + next : next;
+  return Absolute(next);
 }
 
 Result<std::vector<ListedObject>> OciStore::List(std::string_view prefix) {
@@ -603,9 +598,9 @@ Status OciStore::Delete(std::string_view key) {
 Result<std::unique_ptr<OciStore>> OpenOciStore(const OciLocation& location, OciOptions options) {
   ASSIGN_OR_RETURN(std::optional<RegistryCredentials> credentials,
                    FindRegistryCredentials(location.host, RegistryAuthFiles()));
+  const std::string source = credentials ? credentials->source : "nowhere (anonymous)";
   auto store = std::make_unique<OciStore>(location, std::move(credentials), std::move(options));
-  Logger("remote")->debug("{}: credentials from {}", store->Describe(),
-                          store->Describe().ends_with("(anonymous)") ? "nowhere" : "an auth file");
+  Logger("remote")->debug("{}: credentials from {}", store->Describe(), source);
   return store;
 }
 

@@ -92,6 +92,7 @@ class OciStore final : public ObjectStore {
   std::string BlobUrl(std::string_view digest) const;
   std::string ManifestUrl(std::string_view reference) const;
   std::string TagOf(std::string_view key) const;
+  std::string Absolute(const std::string& location) const;
   Status Failure(Status status);
   Result<HttpResponse> Send(const OciCall& call, const std::string& what);
 

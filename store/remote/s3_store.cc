@@ -61,12 +61,7 @@ std::string S3Store::Describe() const {
   return text;
 }
 
-Status S3Store::Failure(Status status) {
-  if (!status.ok() && !status.IsNotFound()) {
-    counters_.errors.fetch_add(1, std::memory_order_relaxed);
-  }
-  return status;
-}
+Status S3Store::Failure(Status status) { return counters_.CountFailure(std::move(status)); }
 
 Result<HttpResponse> S3Store::Send(const S3Request& request, const std::string& what) {
   Result<HttpResponse> outcome = transport_.Send(request, what);
