@@ -158,6 +158,11 @@ class Store {
   // --- writing (writer mode only; Busy otherwise)
   virtual Result<ImportSummary> Import(const ImportRequest& request) = 0;
   virtual Status Remove(const std::string& model, uint64_t version) = 0;
+  // Replaces who may read `model` on a mount, as a new catalog state. The
+  // model need not exist yet: a model protected before its first import
+  // is never visible unprotected. Default access on a model without
+  // versions forgets it.
+  virtual Status SetModelAccess(const std::string& model, const ModelAccess& access) = 0;
   virtual Result<GcSummary> CollectGarbage(const ProgressFn& progress) = 0;
 };
 

@@ -19,7 +19,12 @@ Result<std::vector<ModelEntry>> LoadModels(DbIterator& it) {
     Decoder decoder(it.value(), "model");
     ModelEntry model;
     model.name = std::string(key.substr(1));
+    uint64_t created_ns = 0;
     RETURN_IF_ERROR(decoder.GetVarint(model.id));
+    RETURN_IF_ERROR(decoder.GetVarint(created_ns));
+    if (!decoder.done()) {
+      ASSIGN_OR_RETURN(model.access, ModelAccess::DecodeFrom(decoder));
+    }
     models.push_back(std::move(model));
   }
   return models;

@@ -44,6 +44,7 @@ class StoreImpl final : public Store {
 
   Result<ImportSummary> Import(const ImportRequest& request) override;
   Status Remove(const std::string& model, uint64_t version) override;
+  Status SetModelAccess(const std::string& model, const ModelAccess& access) override;
   Result<GcSummary> CollectGarbage(const ProgressFn& progress) override;
 
   // For the concern files.

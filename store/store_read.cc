@@ -162,8 +162,8 @@ Result<FileInfo> StoreImpl::FileDetails(const Digest& file) {
 Result<StoreStats> StoreImpl::Stats() {
   StoreStats stats;
   auto catalog = Catalog();
-  stats.models = catalog->models().size();
   for (const ModelEntry& model : catalog->models()) {
+    if (!model.versions.empty()) ++stats.models;  // not a model kept only for its access
     stats.versions += model.versions.size();
     for (const VersionRecord& version : model.versions)
       stats.logical_bytes += version.logical_bytes;

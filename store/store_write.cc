@@ -1,7 +1,9 @@
 // The writer's changes to the catalog: importing a version, removing one.
 // gc.cc holds the third, collecting garbage.
+#include "store/base/clock.h"
 #include "store/base/coding.h"
 #include "store/base/log.h"
+#include "store/base/names.h"
 #include "store/db/keys.h"
 #include "store/db/meta.h"
 #include "store/import/importer.h"
@@ -31,11 +33,58 @@ Status StoreImpl::Remove(const std::string& model, uint64_t version) {
   WriteBatch batch(*database);
   batch.Delete(Cf::kCatalog, keys::Version(model, version));
   batch.Delete(Cf::kCatalog, keys::Tree(model, version));
-  if (entry->versions.size() == 1) batch.Delete(Cf::kCatalog, keys::Model(model));
+  // A model's access outlives its versions, so the next import of it is as
+  // protected as the last one was.
+  if (entry->versions.size() == 1 && entry->access.IsDefault()) {
+    batch.Delete(Cf::kCatalog, keys::Model(model));
+  }
   batch.Put(Cf::kMeta, keys::kGeneration, Fixed64String(generation + 1));
   RETURN_IF_ERROR(database->Write(batch, /*durable=*/true));
   RETURN_IF_ERROR(database->FlushAll());
   Logger("store")->info("removed {}@{}", model, version);
+  return ReloadCatalog();
+}
+
+Status StoreImpl::SetModelAccess(const std::string& model, const ModelAccess& access) {
+  RETURN_IF_ERROR(RequireWriter());
+  RETURN_IF_ERROR(ValidateModelName(model));
+  if (access.mode && (*access.mode & ~0777u) != 0) {
+    return Status::InvalidArgument("a model's mode is permission bits, at most 0777");
+  }
+  const std::shared_ptr<Db> database = db();
+  ASSIGN_OR_RETURN(uint64_t generation, ReadCounter(*database, keys::kGeneration));
+  ASSIGN_OR_RETURN(std::optional<std::string> old_value,
+                   database->Get(Cf::kCatalog, keys::Model(model)));
+  WriteBatch batch(*database);
+  std::string value;
+  if (old_value) {
+    // Keep id and created time; the access block is always last.
+    Decoder decoder(*old_value, "model");
+    uint64_t id = 0;
+    uint64_t created_ns = 0;
+    RETURN_IF_ERROR(decoder.GetVarint(id));
+    RETURN_IF_ERROR(decoder.GetVarint(created_ns));
+    PutVarint(value, id);
+    PutVarint(value, created_ns);
+  } else {
+    // Set before the first import: the model is protected from its first version.
+    ASSIGN_OR_RETURN(uint64_t next_seq, ReadCounter(*database, keys::kNextSeq));
+    PutVarint(value, next_seq);
+    PutVarint(value, static_cast<uint64_t>(NowNs()));
+    batch.Put(Cf::kMeta, keys::kNextSeq, Fixed64String(next_seq + 1));
+  }
+  const ModelEntry* entry = Catalog()->FindModel(model);
+  const bool drop = access.IsDefault() && (entry == nullptr || entry->versions.empty());
+  if (drop) {
+    batch.Delete(Cf::kCatalog, keys::Model(model));
+  } else {
+    if (!access.IsDefault()) access.EncodeTo(value);
+    batch.Put(Cf::kCatalog, keys::Model(model), value);
+  }
+  batch.Put(Cf::kMeta, keys::kGeneration, Fixed64String(generation + 1));
+  RETURN_IF_ERROR(database->Write(batch, /*durable=*/true));
+  RETURN_IF_ERROR(database->FlushAll());
+  Logger("store")->info("access of {} set", model);
   return ReloadCatalog();
 }
 

@@ -50,9 +50,27 @@ struct stat RootAttributes(const CatalogSnapshot& catalog, int64_t mounted_ns, O
               newest == 0 ? mounted_ns : newest, owner);
 }
 
+Owner OwnerOf(const ModelAccess& access, const Owner& mount_owner) {
+  Owner owner = mount_owner;
+  if (access.uid) owner.uid = *access.uid;
+  if (access.gid) owner.gid = *access.gid;
+  if (access.mode) owner.mode = *access.mode;
+  return owner;
+}
+
+bool MayList(const struct stat& directory, const Caller& caller) {
+  if (caller.uid == 0) return true;  // CAP_DAC_OVERRIDE: the kernel lets root list anything
+  if (caller.uid == directory.st_uid) return (directory.st_mode & S_IRUSR) != 0;
+  const bool in_group = caller.gid == directory.st_gid ||
+                        std::find(caller.groups.begin(), caller.groups.end(), directory.st_gid) !=
+                            caller.groups.end();
+  if (in_group) return (directory.st_mode & S_IRGRP) != 0;
+  return (directory.st_mode & S_IROTH) != 0;
+}
+
 struct stat ModelAttributes(const ModelEntry& model, uint64_t ino, Owner owner) {
-  return Base(ino, S_IFDIR | kSyntheticDirMode, 2 + model.versions.size(), 0, LatestCreated(model),
-              owner);
+  return Base(ino, S_IFDIR | owner.mode.value_or(kSyntheticDirMode), 2 + model.versions.size(), 0,
+              LatestCreated(model), owner);
 }
 
 struct stat LatestAttributes(const ModelEntry& model, uint64_t ino, Owner owner) {
@@ -65,9 +83,9 @@ struct stat EntryAttributes(const MountedVersion& version, uint32_t index, uint6
                             Owner owner) {
   const TreeEntry& entry = version.tree().entry(index);
   const int64_t time_ns = index == 0 ? version.record().created_ns : entry.mtime_ns;
-  mode_t perms = entry.mode & 07777;
+  mode_t perms = entry.mode & 07777 & owner.mode.value_or(07777);
   // A version imported from a single file has a made-up root: keep it usable.
-  if (index == 0 && perms == 0) perms = kSyntheticDirMode;
+  if (index == 0 && (entry.mode & 07777) == 0) perms = owner.mode.value_or(kSyntheticDirMode);
   switch (entry.type) {
     case EntryType::kDirectory:
       return Base(ino, S_IFDIR | perms, 2 + version.Subdirectories(index), 0, time_ns, owner);

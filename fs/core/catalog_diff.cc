@@ -31,6 +31,12 @@ class Differ {
 
   void ModelChanged(const ModelEntry& before, const ModelEntry& after) {
     const uint64_t dir = inodes_.Model(after.id);
+    if (before.access != after.access) {
+      // Hidden or shown: the name itself must be looked up again.
+      Entry(kRootIno, after.name);
+      Inode(dir);
+      Inode(inodes_.Latest(after.id));
+    }
     const auto old_seqs = VersionSeqs(before);
     const auto new_seqs = VersionSeqs(after);
     bool changed = false;
@@ -93,6 +99,19 @@ std::vector<Invalidation> DiffCatalogs(const CatalogSnapshot& before, const Cata
   // The root's listing, link count or time changed with anything below it.
   if (!differ.empty()) differ.Inode(kRootIno);
   return differ.Take();
+}
+
+std::vector<std::string> ModelsWithNewAccess(const CatalogSnapshot& before,
+                                             const CatalogSnapshot& after) {
+  std::vector<std::string> names;
+  for (const ModelEntry& new_model : after.models()) {
+    const ModelEntry* old_model = before.FindModel(new_model.name);
+    if (old_model != nullptr && old_model->id == new_model.id &&
+        old_model->access != new_model.access) {
+      names.push_back(new_model.name);
+    }
+  }
+  return names;
 }
 
 }  // namespace re2po::fs

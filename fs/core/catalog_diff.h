@@ -24,4 +24,10 @@ struct Invalidation {
 std::vector<Invalidation> DiffCatalogs(const CatalogSnapshot& before, const CatalogSnapshot& after,
                                        InodeNumbers& inodes);
 
+// Models whose owner, group, mode or hiding changed: every inode the kernel
+// holds below them must drop its cached attributes, which DiffCatalogs
+// cannot list (it knows the catalog, not the inode table).
+std::vector<std::string> ModelsWithNewAccess(const CatalogSnapshot& before,
+                                             const CatalogSnapshot& after);
+
 }  // namespace re2po::fs

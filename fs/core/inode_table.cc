@@ -63,6 +63,17 @@ std::optional<Node> InodeTable::Get(uint64_t ino) const {
   return it->second.node;
 }
 
+std::vector<uint64_t> InodeTable::EntriesOf(std::string_view model) const {
+  std::vector<uint64_t> inodes;
+  for (const Shard& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    for (const auto& [ino, slot] : shard.slots) {
+      if (slot.node.kind == NodeKind::kEntry && slot.node.model == model) inodes.push_back(ino);
+    }
+  }
+  return inodes;
+}
+
 size_t InodeTable::size() const {
   size_t total = 0;
   for (const Shard& shard : shards_) {

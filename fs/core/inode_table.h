@@ -34,8 +34,10 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <unordered_map>
+#include <vector>
 
 #include "fs/core/mounted_version.h"
 
@@ -83,6 +85,9 @@ class InodeTable {
   // The node of an inode the kernel holds; the root is always there.
   std::optional<Node> Get(uint64_t ino) const;
   size_t size() const;
+  // The version entries of `model` the kernel holds (a walk over every
+  // shard: for rare changes such as a model's new access).
+  std::vector<uint64_t> EntriesOf(std::string_view model) const;
 
  private:
   struct Slot {

@@ -66,11 +66,20 @@ std::string MountedRepository::Describe(const Node& node) {
   return path;
 }
 
+Owner MountedRepository::OwnerOfModel(std::string_view model) const {
+  const auto snapshot = catalog();
+  const ModelEntry* entry = snapshot->FindModel(model);
+  return entry == nullptr ? options_.owner : OwnerOf(entry->access, options_.owner);
+}
+
 MountedRepository::Child MountedRepository::ModelNode(const ModelEntry& model) {
   Node node{NodeKind::kModel, model.name, model.id, nullptr, 0};
   const uint64_t ino = numbers_.Model(model.id);
+  // A hidden model's name is looked up again on every path walk, so a
+  // dentry cached for a caller who may list it never answers one who may not.
+  const double entry_timeout = model.access.hidden ? 0 : options_.listing_timeout;
   return {node,
-          {ino, ModelAttributes(model, ino, options_.owner), options_.listing_timeout,
+          {ino, ModelAttributes(model, ino, OwnerOf(model.access, options_.owner)), entry_timeout,
            options_.listing_timeout}};
 }
 
@@ -78,8 +87,8 @@ MountedRepository::Child MountedRepository::LatestNode(const ModelEntry& model) 
   Node node{NodeKind::kLatest, model.name, model.id, nullptr, 0};
   const uint64_t ino = numbers_.Latest(model.id);
   return {node,
-          {ino, LatestAttributes(model, ino, options_.owner), options_.listing_timeout,
-           options_.listing_timeout}};
+          {ino, LatestAttributes(model, ino, OwnerOf(model.access, options_.owner)),
+           options_.listing_timeout, options_.listing_timeout}};
 }
 
 MountedRepository::Child MountedRepository::EntryNode(
@@ -88,9 +97,10 @@ MountedRepository::Child MountedRepository::EntryNode(
   const uint64_t ino = numbers_.Entry(version->record().seq, index);
   // The name of a version in its model directory may vanish; what is inside never changes.
   const double entry_timeout = index == 0 ? options_.listing_timeout : options_.content_timeout;
-  return {node,
-          {ino, EntryAttributes(*version, index, ino, options_.owner), entry_timeout,
-           options_.content_timeout}};
+  const Owner owner = OwnerOfModel(version->record().model);
+  return {
+      node,
+      {ino, EntryAttributes(*version, index, ino, owner), entry_timeout, options_.content_timeout}};
 }
 
 uint64_t MountedRepository::InoOf(const Node& node) {
@@ -123,17 +133,27 @@ Result<MountedRepository::Child> MountedRepository::ModelChild(const CatalogSnap
   return EntryNode(version, 0);
 }
 
+Result<MountedRepository::Child> MountedRepository::RootChild(std::string_view name,
+                                                              const Caller& caller) {
+  const auto snapshot = catalog();  // owns *model; a refresh may drop its own copy
+  const ModelEntry* model = snapshot->FindModel(name);
+  if (model == nullptr || model->Latest() == nullptr) {
+    return Status::NotFound("no model " + std::string(name));
+  }
+  Child child = ModelNode(*model);
+  // The same answer as for a model that does not exist: the name must not leak.
+  if (model->access.hidden && !MayList(child.reply.attr, caller)) {
+    return Status::NotFound("no model " + std::string(name));
+  }
+  return child;
+}
+
 Result<MountedRepository::Child> MountedRepository::ResolveChild(const Node& dir,
-                                                                 std::string_view name) {
+                                                                 std::string_view name,
+                                                                 const Caller& caller) {
   switch (dir.kind) {
-    case NodeKind::kRoot: {
-      const auto snapshot = catalog();  // owns *model; a refresh may drop its own copy
-      const ModelEntry* model = snapshot->FindModel(name);
-      if (model == nullptr || model->Latest() == nullptr) {
-        return Status::NotFound("no model " + std::string(name));
-      }
-      return ModelNode(*model);
-    }
+    case NodeKind::kRoot:
+      return RootChild(name, caller);
     case NodeKind::kModel:
       return ModelChild(*catalog(), dir, name);
     case NodeKind::kLatest:
@@ -149,9 +169,10 @@ Result<MountedRepository::Child> MountedRepository::ResolveChild(const Node& dir
   return EntryNode(dir.version, *index);
 }
 
-Result<EntryReply> MountedRepository::Lookup(uint64_t parent, std::string_view name) {
+Result<EntryReply> MountedRepository::Lookup(uint64_t parent, std::string_view name,
+                                             const Caller& caller) {
   ASSIGN_OR_RETURN(Node dir, NodeOf(parent));
-  ASSIGN_OR_RETURN(Child child, ResolveChild(dir, name));
+  ASSIGN_OR_RETURN(Child child, ResolveChild(dir, name, caller));
   inodes_.Ref(child.reply.ino, std::move(child.node));
   return child.reply;
 }
@@ -162,7 +183,8 @@ void MountedRepository::Remember(const DirEntry& entry) {
 
 Result<AttrReply> MountedRepository::AttributesOf(const Node& node, uint64_t ino) {
   if (node.kind == NodeKind::kEntry) {
-    return AttrReply{EntryAttributes(*node.version, node.entry, ino, options_.owner),
+    const Owner owner = OwnerOfModel(node.model);
+    return AttrReply{EntryAttributes(*node.version, node.entry, ino, owner),
                      options_.content_timeout};
   }
   const auto snapshot = catalog();
@@ -171,8 +193,9 @@ Result<AttrReply> MountedRepository::AttributesOf(const Node& node, uint64_t ino
                      options_.listing_timeout};
   }
   ASSIGN_OR_RETURN(const ModelEntry* model, LiveModel(*snapshot, node));
-  struct stat attr = node.kind == NodeKind::kModel ? ModelAttributes(*model, ino, options_.owner)
-                                                   : LatestAttributes(*model, ino, options_.owner);
+  const Owner owner = OwnerOf(model->access, options_.owner);
+  struct stat attr = node.kind == NodeKind::kModel ? ModelAttributes(*model, ino, owner)
+                                                   : LatestAttributes(*model, ino, owner);
   return AttrReply{attr, options_.listing_timeout};
 }
 
@@ -225,7 +248,11 @@ Result<std::vector<Invalidation>> MountedRepository::Refresh() {
     for (const VersionRecord& record : model.versions) live.insert(record.seq);
   }
   versions_.Retain(live);
-  return DiffCatalogs(*before, *after, numbers_);
+  std::vector<Invalidation> invalidations = DiffCatalogs(*before, *after, numbers_);
+  for (const std::string& model : ModelsWithNewAccess(*before, *after)) {
+    for (uint64_t ino : inodes_.EntriesOf(model)) invalidations.push_back({0, "", ino});
+  }
+  return invalidations;
 }
 
 }  // namespace re2po::fs

@@ -53,12 +53,6 @@ struct RepoOptions {
   bool metrics = false;
 };
 
-// Who sent a FUSE request (fuse_req_ctx); pid 0: nobody to name (tests).
-struct Caller {
-  uid_t uid = 0;
-  pid_t pid = 0;  // the calling thread, as the kernel gives it
-};
-
 // What lookup and readdirplus hand to the kernel.
 struct EntryReply {
   uint64_t ino = 0;  // 0 in a listing: a name only, no attributes offered
@@ -102,11 +96,13 @@ class MountedRepository {
                     const RepoOptions& options, std::unique_ptr<AccessLog> access_log = nullptr);
   ~MountedRepository();
 
-  Result<EntryReply> Lookup(uint64_t parent, std::string_view name);
+  // `caller` matters in / only, where a hidden model is not found by a
+  // caller who may not list it.
+  Result<EntryReply> Lookup(uint64_t parent, std::string_view name, const Caller& caller = {});
   void Forget(uint64_t ino, uint64_t count) { inodes_.Forget(ino, count); }
   Result<AttrReply> GetAttr(uint64_t ino);
   Result<std::string> ReadLink(uint64_t ino);
-  Result<std::shared_ptr<const DirListing>> OpenDir(uint64_t ino);
+  Result<std::shared_ptr<const DirListing>> OpenDir(uint64_t ino, const Caller& caller = {});
   // The kernel now holds `entry` (readdirplus): counts as a lookup.
   void Remember(const DirEntry& entry);
   Result<std::unique_ptr<OpenFile>> Open(uint64_t ino, const Caller& caller = {});
@@ -150,14 +146,17 @@ class MountedRepository {
   Result<Node> NodeOf(uint64_t ino) const;
   // The model a kModel or kLatest node names, while it has versions.
   static Result<const ModelEntry*> LiveModel(const CatalogSnapshot& catalog, const Node& node);
-  Result<Child> ResolveChild(const Node& dir, std::string_view name);
+  Result<Child> ResolveChild(const Node& dir, std::string_view name, const Caller& caller);
+  Result<Child> RootChild(std::string_view name, const Caller& caller);
+  // The owner of everything below /<model>, as the current catalog says.
+  Owner OwnerOfModel(std::string_view model) const;
   Result<Child> ModelChild(const CatalogSnapshot& catalog, const Node& dir, std::string_view name);
   Child ModelNode(const ModelEntry& model);
   Child LatestNode(const ModelEntry& model);
   Child EntryNode(const std::shared_ptr<const MountedVersion>& version, uint32_t index);
   Result<AttrReply> AttributesOf(const Node& node, uint64_t ino);
   uint64_t InoOf(const Node& node);
-  Result<DirListing> ListRoot();
+  Result<DirListing> ListRoot(const Caller& caller);
   Result<DirListing> ListModel(const Node& dir, uint64_t ino);
   Result<DirListing> ListEntry(const Node& dir, uint64_t ino);
   static std::string Describe(const Node& node);

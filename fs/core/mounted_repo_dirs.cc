@@ -1,6 +1,7 @@
 // MountedRepository: directory listings.
 //
-//   /            the models, sorted by name
+//   /            the models, sorted by name, less the hidden ones the
+//                caller may not list
 //   /<model>/    the versions in numeric order, then `latest`; the versions
 //                come without attributes (readdirplus gives names only), so
 //                listing a model with thousands of versions loads no trees
@@ -30,12 +31,13 @@ DirEntry WithReply(std::string name, Node node, const EntryReply& reply) {
 
 }  // namespace
 
-Result<std::shared_ptr<const DirListing>> MountedRepository::OpenDir(uint64_t ino) {
+Result<std::shared_ptr<const DirListing>> MountedRepository::OpenDir(uint64_t ino,
+                                                                     const Caller& caller) {
   ASSIGN_OR_RETURN(Node dir, NodeOf(ino));
   Result<DirListing> listing = Status::NotFound(Describe(dir) + " is not a directory");
   switch (dir.kind) {
     case NodeKind::kRoot:
-      listing = ListRoot();
+      listing = ListRoot(caller);
       break;
     case NodeKind::kModel:
       listing = ListModel(dir, ino);
@@ -50,7 +52,7 @@ Result<std::shared_ptr<const DirListing>> MountedRepository::OpenDir(uint64_t in
   return std::make_shared<const DirListing>(std::move(listing).value());
 }
 
-Result<DirListing> MountedRepository::ListRoot() {
+Result<DirListing> MountedRepository::ListRoot(const Caller& caller) {
   const auto snapshot = catalog();
   DirListing listing;
   listing.reserve(2 + snapshot->models().size());
@@ -59,6 +61,7 @@ Result<DirListing> MountedRepository::ListRoot() {
   for (const ModelEntry& model : snapshot->models()) {
     if (model.Latest() == nullptr) continue;  // a model shows once it has a version
     Child child = ModelNode(model);
+    if (model.access.hidden && !MayList(child.reply.attr, caller)) continue;
     listing.push_back(WithReply(model.name, std::move(child.node), child.reply));
   }
   return listing;

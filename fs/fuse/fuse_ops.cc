@@ -72,6 +72,27 @@ void Guard(fuse_req_t req, FuseOp op, fuse_ino_t ino, bool replies, Body&& body)
   }
 }
 
+// The caller's credentials. Supplementary groups cost a read of
+// /proc/<tid>/status, so only the root directory, where hidden models are
+// filtered, asks for them.
+Caller CallerOf(fuse_req_t req, bool with_groups) {
+  const fuse_ctx* context = fuse_req_ctx(req);
+  Caller caller{context->uid, context->pid, context->gid, {}};
+  if (!with_groups || caller.uid == 0) return caller;
+  std::vector<gid_t> groups(32);
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const int count = fuse_req_getgroups(req, static_cast<int>(groups.size()), groups.data());
+    if (count < 0) break;  // no /proc: the caller is checked by uid and gid alone
+    if (static_cast<size_t>(count) <= groups.size()) {
+      groups.resize(static_cast<size_t>(count));
+      caller.groups = std::move(groups);
+      break;
+    }
+    groups.resize(static_cast<size_t>(count));
+  }
+  return caller;
+}
+
 fuse_entry_param ToEntryParam(const EntryReply& reply) {
   fuse_entry_param param{};
   param.ino = reply.ino;
@@ -99,7 +120,8 @@ void Init(void* /*userdata*/, fuse_conn_info* conn) {
 
 void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Guard(req, FuseOp::kLookup, parent, true, [&] {
-    Result<EntryReply> entry = Repo(req).Lookup(parent, name);
+    Result<EntryReply> entry =
+        Repo(req).Lookup(parent, name, CallerOf(req, /*with_groups=*/parent == kRootIno));
     if (!entry.ok()) return (void)fuse_reply_err(req, Fail(req, entry.status(), "lookup", parent));
     const fuse_entry_param param = ToEntryParam(*entry);
     fuse_reply_entry(req, &param);
@@ -141,9 +163,8 @@ void ReadLink(fuse_req_t req, fuse_ino_t ino) {
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guard(req, FuseOp::kOpen, ino, true, [&] {
     if ((fi->flags & O_ACCMODE) != O_RDONLY) return (void)fuse_reply_err(req, EROFS);
-    const fuse_ctx* context = fuse_req_ctx(req);
-    const Caller caller{context->uid, context->pid};
-    Result<std::unique_ptr<OpenFile>> file = Repo(req).Open(ino, caller);
+    Result<std::unique_ptr<OpenFile>> file =
+        Repo(req).Open(ino, CallerOf(req, /*with_groups=*/false));
     if (!file.ok()) return (void)fuse_reply_err(req, Fail(req, file.status(), "open", ino));
     fi->keep_cache = 1;  // contents never change: keep the page cache across opens
     fi->noflush = 1;
@@ -203,7 +224,8 @@ void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guard(req, FuseOp::kOpendir, ino, true, [&] {
-    Result<std::shared_ptr<const DirListing>> listing = Repo(req).OpenDir(ino);
+    Result<std::shared_ptr<const DirListing>> listing =
+        Repo(req).OpenDir(ino, CallerOf(req, /*with_groups=*/ino == kRootIno));
     if (!listing.ok())
       return (void)fuse_reply_err(req, Fail(req, listing.status(), "opendir", ino));
     auto holder = std::make_unique<std::shared_ptr<const DirListing>>(std::move(*listing));

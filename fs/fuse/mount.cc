@@ -99,7 +99,7 @@ Result<std::unique_ptr<Store>> OpenStore(const MountOptions& options) {
 Result<std::unique_ptr<MountedRepository>> OpenRepository(const MountOptions& options) {
   ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(options));
   RepoOptions repo_options;
-  repo_options.owner = {::getuid(), ::getgid()};
+  repo_options.owner = {::getuid(), ::getgid(), std::nullopt};
   repo_options.mounted_ns = NowNs();
   repo_options.whole_file_readahead =
       std::min(options.whole_file_readahead, options.cache_bytes / 4);

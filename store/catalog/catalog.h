@@ -17,6 +17,7 @@ namespace re2po {
 struct ModelEntry {
   std::string name;
   uint64_t id = 0;  // assigned at the model's first import; stable until it is removed
+  ModelAccess access;
   std::vector<VersionRecord> versions;  // ascending by version number
 
   const VersionRecord* Find(uint64_t version) const;

@@ -10,7 +10,49 @@ namespace {
 constexpr uint8_t kVersionRecordFormat = 1;
 constexpr uint8_t kTreeFormat = 1;
 
+// Bits of the access block's flags varint.
+constexpr uint64_t kHasUid = 1;
+constexpr uint64_t kHasGid = 2;
+constexpr uint64_t kHasMode = 4;
+constexpr uint64_t kHidden = 8;
+constexpr uint64_t kKnownAccessFlags = kHasUid | kHasGid | kHasMode | kHidden;
+
+Status GetUint32(Decoder& decoder, std::optional<uint32_t>& value) {
+  uint64_t wide = 0;
+  RETURN_IF_ERROR(decoder.GetVarint(wide));
+  if (wide > UINT32_MAX) return Status::Corruption("model access field out of range");
+  value = static_cast<uint32_t>(wide);
+  return Status::Ok();
+}
+
 }  // namespace
+
+void ModelAccess::EncodeTo(std::string& out) const {
+  const uint64_t flags =
+      (uid ? kHasUid : 0) | (gid ? kHasGid : 0) | (mode ? kHasMode : 0) | (hidden ? kHidden : 0);
+  PutVarint(out, flags);
+  if (uid) PutVarint(out, *uid);
+  if (gid) PutVarint(out, *gid);
+  if (mode) PutVarint(out, *mode);
+}
+
+Result<ModelAccess> ModelAccess::DecodeFrom(Decoder& decoder) {
+  ModelAccess access;
+  uint64_t flags = 0;
+  RETURN_IF_ERROR(decoder.GetVarint(flags));
+  // A newer writer's restriction this reader cannot apply: refuse, never ignore.
+  if ((flags & ~kKnownAccessFlags) != 0) {
+    return Status::Unsupported("model access flags " + std::to_string(flags));
+  }
+  if (flags & kHasUid) RETURN_IF_ERROR(GetUint32(decoder, access.uid));
+  if (flags & kHasGid) RETURN_IF_ERROR(GetUint32(decoder, access.gid));
+  if (flags & kHasMode) RETURN_IF_ERROR(GetUint32(decoder, access.mode));
+  if (access.mode && (*access.mode & ~0777u) != 0) {
+    return Status::Corruption("model access mode out of range");
+  }
+  access.hidden = (flags & kHidden) != 0;
+  return access;
+}
 
 std::string VersionRecord::Encode() const {
   std::string out;

@@ -10,10 +10,29 @@
 #include <string_view>
 #include <vector>
 
+#include "store/base/coding.h"
 #include "store/base/digest.h"
 #include "store/base/status.h"
 
 namespace re2po {
+
+// Who may read a model on a mount: its owner, group and mode, shown on
+// /<model> and everything below it and enforced by the kernel. Unset fields
+// keep the mount's defaults (the mounting user, the imported modes). Kept in
+// the model record, so changing it re-imports nothing.
+struct ModelAccess {
+  std::optional<uint32_t> uid;
+  std::optional<uint32_t> gid;
+  std::optional<uint32_t> mode;  // permission bits (0777): caps every mode below the model
+  bool hidden = false;           // left out of / for callers who may not read it
+
+  bool IsDefault() const { return !uid && !gid && !mode && !hidden; }
+  friend bool operator==(const ModelAccess&, const ModelAccess&) = default;
+
+  // Appended to the model record (docs/format.md); absent means default.
+  void EncodeTo(std::string& out) const;
+  static Result<ModelAccess> DecodeFrom(Decoder& decoder);
+};
 
 struct VersionRecord {
   std::string model;

@@ -44,6 +44,24 @@ struct ShowArgs {
 Status RunShow(const GlobalOptions& global, const ShowArgs& args);
 void RegisterShow(CLI::App& app, CommandFn& chosen);
 
+struct AccessSetArgs {
+  std::string model;
+  std::string owner;  // empty: keep
+  std::string group;
+  std::string mode;
+  bool hidden = false;
+  bool listed = false;
+  bool json = false;
+};
+struct AccessShowArgs {
+  std::string model;
+  bool json = false;
+};
+Status RunAccessSet(const GlobalOptions& global, const AccessSetArgs& args);
+Status RunAccessShow(const GlobalOptions& global, const AccessShowArgs& args);
+Status RunAccessReset(const GlobalOptions& global, const AccessShowArgs& args);
+void RegisterAccess(CLI::App& app, CommandFn& chosen);
+
 struct ExportArgs {
   std::string ref;
   std::string dir;

@@ -26,6 +26,7 @@ void RegisterCommands(CLI::App& app, CommandFn& chosen) {
   RegisterPush(app, chosen);
   RegisterPull(app, chosen);
   RegisterCache(app, chosen);
+  RegisterAccess(app, chosen);
   RegisterAccessLog(app, chosen);
   RegisterTop(app, chosen);
 }

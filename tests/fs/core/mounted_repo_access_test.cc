@@ -54,7 +54,9 @@ class MountedRepoAccessTest : public ::testing::Test {
   }
 
   std::unique_ptr<OpenFile> OpenAs(const std::string& path, uid_t uid) {
-    const Caller caller{uid, static_cast<pid_t>(::syscall(SYS_gettid))};
+    Caller caller;
+    caller.uid = uid;
+    caller.pid = static_cast<pid_t>(::syscall(SYS_gettid));
     auto file = repo_->Open(Walk(path), caller);
     if (!file.ok()) throw std::runtime_error(file.status().ToString());
     return std::move(file).value();

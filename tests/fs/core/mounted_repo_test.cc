@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "fs/core/mounted_repo.h"
+#include "tests/fs/core/walk.h"
 #include "tests/fs/mount_fixture.h"
 
 namespace re2po::fs {
@@ -28,25 +29,13 @@ class MountedRepoTest : public ::testing::Test {
     auto store = Store::Open(options);
     if (!store.ok()) throw std::runtime_error(store.status().ToString());
     RepoOptions repo_options;
-    repo_options.owner = {123, 456};
+    repo_options.owner = {123, 456, std::nullopt};
     repo_options.whole_file_readahead = whole_file_readahead;
     return std::make_unique<MountedRepository>(
         std::move(store).value(), std::make_unique<UsageRecorder>("", "test"), repo_options);
   }
 
-  uint64_t Walk(const std::string& path) {
-    uint64_t ino = kRootIno;
-    std::string rest = path;
-    while (!rest.empty()) {
-      const size_t slash = rest.find('/');
-      const std::string name = rest.substr(0, slash);
-      rest = slash == std::string::npos ? "" : rest.substr(slash + 1);
-      auto entry = repo_->Lookup(ino, name);
-      if (!entry.ok()) throw std::runtime_error(entry.status().ToString());
-      ino = entry->ino;
-    }
-    return ino;
-  }
+  uint64_t Walk(const std::string& path) { return WalkPath(*repo_, path); }
 
   std::vector<std::string> Names(uint64_t ino) {
     auto listing = repo_->OpenDir(ino);
