@@ -76,7 +76,7 @@ uint64_t IdFor(std::map<std::string, uint64_t>& ids, const std::string& name, ui
 std::shared_ptr<const NodeIndex> BuildNodeIndex(
     uint64_t generation,
     const std::map<std::pair<std::string, uint64_t>, std::shared_ptr<const VersionObject>>& objects,
-    NodeIds& ids) {
+    const std::map<std::string, AccessEntry>& access, NodeIds& ids) {
   auto index = std::make_shared<NodeIndex>();
   std::map<std::string, ModelEntry> models;
   std::set<const VersionObject*> indexed;
@@ -86,6 +86,7 @@ std::shared_ptr<const NodeIndex> BuildNodeIndex(
     ModelEntry& model = models[key.first];
     model.name = key.first;
     model.id = IdFor(ids.models, key.first, ids.next);
+    if (auto it = access.find(key.first); it != access.end()) model.access = it->second.access;
     VersionRecord record = object->record;
     auto [seq, added] = ids.versions.try_emplace(key, ids.next);
     if (added) ++ids.next;

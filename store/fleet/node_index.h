@@ -13,6 +13,7 @@
 
 #include "store/base/digest.h"
 #include "store/catalog/catalog.h"
+#include "store/fleet/signed_catalog.h"
 #include "store/fleet/version_object.h"
 
 namespace re2po {
@@ -46,11 +47,11 @@ struct NodeIds {
   static Result<NodeIds> Decode(std::string_view bytes);
 };
 
-// Builds the index of `objects` (by (model, version)); assigns ids to what
-// is new in `ids`.
+// Builds the index of `objects` (by (model, version)), each model with its
+// `access` as the remote carries it; assigns ids to what is new in `ids`.
 std::shared_ptr<const NodeIndex> BuildNodeIndex(
     uint64_t generation,
     const std::map<std::pair<std::string, uint64_t>, std::shared_ptr<const VersionObject>>& objects,
-    NodeIds& ids);
+    const std::map<std::string, AccessEntry>& access, NodeIds& ids);
 
 }  // namespace re2po

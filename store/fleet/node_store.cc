@@ -191,7 +191,8 @@ Result<bool> NodeStore::Poll() {
   }
   if (catalog_changed) RETURN_IF_ERROR(cache_->PutRecord(kStateRecord, state_.Encode()));
   ASSIGN_OR_RETURN(bool loaded, LoadObjects(/*remote=*/true));
-  if (!loaded) return false;
+  // A change of access alone loads nothing, and must still be shown.
+  if (!loaded && !catalog_changed) return false;
   RETURN_IF_ERROR(Publish());
   return true;
 }
@@ -233,7 +234,8 @@ Result<bool> NodeStore::LoadObjects(bool remote) {
 }
 
 Status NodeStore::Publish() {
-  std::shared_ptr<const NodeIndex> fresh = BuildNodeIndex(state_.head_generation, objects_, ids_);
+  std::shared_ptr<const NodeIndex> fresh =
+      BuildNodeIndex(state_.head_generation, objects_, state_.access, ids_);
   RETURN_IF_ERROR(cache_->PutRecord(kIdsRecord, ids_.Encode()));
   std::lock_guard lock(index_mutex_);
   index_ = std::move(fresh);

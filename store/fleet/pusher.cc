@@ -223,7 +223,8 @@ class Pusher {
       ASSIGN_OR_RETURN(std::optional<CatalogEntry> entry, PushVersion(version));
       if (entry) record.added.push_back(std::move(*entry));
     }
-    if (record.added.empty()) return summary_;
+    record.access = AccessChanges(selected);
+    if (record.added.empty() && record.access.empty()) return summary_;
     RETURN_IF_ERROR(Publish(record));
     return summary_;
   }
@@ -261,6 +262,25 @@ class Pusher {
     summary_.pushed.push_back(name);
     return std::optional<CatalogEntry>(
         CatalogEntry{version.model, version.version, final_digest, final_bytes.size(), ""});
+  }
+
+  // The access of every model pushed, where the remote's differs: in the
+  // same record as the versions, so a node never shows them without it.
+  std::vector<AccessEntry> AccessChanges(const std::vector<VersionRecord>& selected) {
+    std::vector<AccessEntry> changes;
+    const auto catalog = local_.Catalog();
+    std::set<std::string> models;
+    for (const VersionRecord& version : selected) models.insert(version.model);
+    for (const std::string& model : models) {
+      const ModelEntry* entry = catalog->FindModel(model);
+      const ModelAccess local = entry == nullptr ? ModelAccess{} : entry->access;
+      auto it = state_.access.find(model);
+      const ModelAccess remote = it == state_.access.end() ? ModelAccess{} : it->second.access;
+      if (local == remote) continue;
+      changes.push_back(AccessEntry{model, local, 0, ""});
+      summary_.access_pushed.push_back(model);
+    }
+    return changes;
   }
 
   static VersionReferences References(const VersionRecord& version, const Digest& object_name,
@@ -325,6 +345,7 @@ class Pusher {
     head.time_ms = NowNs() / 1'000'000;
     head.records.assign(state.records.begin(), state.records.end());
     for (const auto& [key, entry] : state.entries) head.entries.push_back(entry);
+    for (const auto& [model, entry] : state.access) head.access.push_back(entry);
     ASSIGN_OR_RETURN(std::string sealed,
                      SealCatalogObject(SignedKind::kHead, head.Encode(), options_.key));
     RETURN_IF_ERROR(remote_.Put(remote_keys::kHead, sealed));

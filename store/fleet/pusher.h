@@ -29,6 +29,7 @@ struct PushOptions {
 struct PushSummary {
   std::vector<std::string> pushed;         // "model@version"
   std::vector<std::string> already_there;  // the same bytes were on the remote
+  std::vector<std::string> access_pushed;  // models whose access the remote now carries
   uint64_t chunks_uploaded = 0;
   uint64_t packs_uploaded = 0;
   uint64_t packs_already_there = 0;  // a rerun after a push that died

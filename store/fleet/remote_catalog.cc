@@ -10,6 +10,22 @@ namespace {
 
 constexpr uint8_t kStateFormat = 1;
 
+Status DecodeAccessEntries(Decoder& decoder, std::map<std::string, AccessEntry>& access) {
+  uint64_t count = 0;
+  RETURN_IF_ERROR(decoder.GetCount(3, count));
+  for (uint64_t i = 0; i < count; ++i) {
+    AccessEntry entry;
+    uint64_t set = 0;
+    RETURN_IF_ERROR(decoder.GetString(entry.model));
+    ASSIGN_OR_RETURN(entry.access, ModelAccess::DecodeFrom(decoder));
+    RETURN_IF_ERROR(decoder.GetVarint(set));
+    entry.set_ms = UnZigZag(set);
+    RETURN_IF_ERROR(decoder.GetString(entry.origin));
+    access[entry.model] = std::move(entry);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string RemoteCatalogState::Encode() const {
@@ -28,6 +44,13 @@ std::string RemoteCatalogState::Encode() const {
   PutVarint(out, records.size());
   for (const std::string& record : records) PutLengthPrefixed(out, record);
   PutLengthPrefixed(out, verified_by);
+  PutVarint(out, access.size());
+  for (const auto& [model, entry] : access) {
+    PutLengthPrefixed(out, entry.model);
+    entry.access.EncodeTo(out);
+    PutVarint(out, ZigZag(entry.set_ms));
+    PutLengthPrefixed(out, entry.origin);
+  }
   return out;
 }
 
@@ -58,6 +81,8 @@ Result<RemoteCatalogState> RemoteCatalogState::Decode(std::string_view bytes) {
   }
   // Absent in states written before keys were remembered: unverified.
   if (!decoder.done()) RETURN_IF_ERROR(decoder.GetString(state.verified_by));
+  // Absent in states written before access was carried: none known.
+  if (!decoder.done()) RETURN_IF_ERROR(DecodeAccessEntries(decoder, state.access));
   return state;
 }
 
@@ -77,6 +102,15 @@ bool RemoteCatalogReader::AddEntry(RemoteCatalogState& state, const CatalogEntry
                                it->second.origin + "); keeping the first");
   }
   return added;
+}
+
+bool RemoteCatalogReader::ApplyAccess(RemoteCatalogState& state, const AccessEntry& entry) {
+  auto [it, added] = state.access.try_emplace(entry.model, entry);
+  if (added) return true;
+  if (!entry.NewerThan(it->second)) return false;
+  const bool changed = it->second.access != entry.access;
+  it->second = entry;
+  return changed;
 }
 
 Result<bool> RemoteCatalogReader::ApplyHead(RemoteCatalogState& state) {
@@ -103,6 +137,7 @@ Result<bool> RemoteCatalogReader::ApplyHead(RemoteCatalogState& state) {
   }
   bool changed = false;
   for (const CatalogEntry& entry : head.entries) changed |= AddEntry(state, entry);
+  for (const AccessEntry& entry : head.access) changed |= ApplyAccess(state, entry);
   state.records.insert(head.records.begin(), head.records.end());
   state.head_generation = head.generation;
   state.head_etag = etag;
@@ -129,6 +164,11 @@ Result<bool> RemoteCatalogReader::ApplyNewRecords(RemoteCatalogState& state) {
     for (CatalogEntry entry : record->added) {
       entry.origin = object.key;
       changed |= AddEntry(state, entry);
+    }
+    for (AccessEntry entry : record->access) {
+      entry.set_ms = record->time_ms;
+      entry.origin = object.key;
+      changed |= ApplyAccess(state, entry);
     }
     state.records.insert(object.key);
   }

@@ -33,6 +33,7 @@ struct RemoteCatalogState {
   // empty when nothing was verified. A node that now trusts a key throws
   // away a state accepted without it, or under another.
   std::string verified_by;
+  std::map<std::string, AccessEntry> access;  // model -> the newest access pushed
 
   std::string Encode() const;
   static Result<RemoteCatalogState> Decode(std::string_view bytes);
@@ -59,6 +60,8 @@ class RemoteCatalogReader {
   Result<bool> ApplyHead(RemoteCatalogState& state);
   Result<bool> ApplyNewRecords(RemoteCatalogState& state);
   bool AddEntry(RemoteCatalogState& state, const CatalogEntry& entry);
+  // Keeps the newer of what `state` has and `entry`; true if the access changed.
+  static bool ApplyAccess(RemoteCatalogState& state, const AccessEntry& entry);
   void WarnOnce(const std::string& key, const std::string& message);
 
   ObjectStore& remote_;

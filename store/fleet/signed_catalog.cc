@@ -10,6 +10,7 @@ namespace {
 
 constexpr std::string_view kMagic = "R2SG";
 constexpr uint8_t kFormat = 1;
+constexpr uint8_t kFormatWithAccess = 2;
 constexpr std::string_view kSignedContext = "re2po signed catalog v1";
 
 std::string SignedMessage(SignedKind kind, std::string_view body) {
@@ -49,6 +50,42 @@ Status DecodeEntries(Decoder& decoder, bool with_origin, std::vector<CatalogEntr
   return Status::Ok();
 }
 
+void EncodeAccess(const std::vector<AccessEntry>& access, bool in_head, std::string& out) {
+  PutVarint(out, access.size());
+  for (const AccessEntry& entry : access) {
+    PutLengthPrefixed(out, entry.model);
+    entry.access.EncodeTo(out);
+    if (in_head) {
+      PutVarint(out, ZigZag(entry.set_ms));
+      PutLengthPrefixed(out, entry.origin);
+    }
+  }
+}
+
+Status DecodeAccess(Decoder& decoder, bool in_head, std::vector<AccessEntry>& access) {
+  uint64_t count = 0;
+  RETURN_IF_ERROR(decoder.GetCount(2, count));
+  access.resize(count);
+  for (AccessEntry& entry : access) {
+    RETURN_IF_ERROR(decoder.GetString(entry.model));
+    ASSIGN_OR_RETURN(entry.access, ModelAccess::DecodeFrom(decoder));
+    if (!in_head) continue;
+    uint64_t set = 0;
+    RETURN_IF_ERROR(decoder.GetVarint(set));
+    entry.set_ms = UnZigZag(set);
+    RETURN_IF_ERROR(decoder.GetString(entry.origin));
+    if (!remote_keys::IsLogRecord(entry.origin)) {
+      return Status::Corruption("catalog access names a malformed log record");
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckFormat(uint8_t format, std::string_view what) {
+  if (format == kFormat || format == kFormatWithAccess) return Status::Ok();
+  return Status::Unsupported(std::string(what) + " format " + std::to_string(format));
+}
+
 Status Finished(const Decoder& decoder) {
   return decoder.done() ? Status::Ok() : Status::Corruption("catalog object has trailing bytes");
 }
@@ -57,10 +94,11 @@ Status Finished(const Decoder& decoder) {
 
 std::string LogRecord::Encode() const {
   std::string out;
-  out.push_back(static_cast<char>(kFormat));
+  out.push_back(static_cast<char>(access.empty() ? kFormat : kFormatWithAccess));
   PutVarint(out, ZigZag(time_ms));
   PutVarint(out, added.size());
   for (const CatalogEntry& entry : added) EncodeEntry(entry, /*with_origin=*/false, out);
+  if (!access.empty()) EncodeAccess(access, /*in_head=*/false, out);
   return out;
 }
 
@@ -69,24 +107,28 @@ Result<LogRecord> LogRecord::Decode(std::string_view body) {
   uint8_t format = 0;
   uint64_t time = 0;
   RETURN_IF_ERROR(decoder.GetByte(format));
-  if (format != kFormat) return Status::Unsupported("log record format " + std::to_string(format));
+  RETURN_IF_ERROR(CheckFormat(format, "log record"));
   LogRecord record;
   RETURN_IF_ERROR(decoder.GetVarint(time));
   record.time_ms = UnZigZag(time);
   RETURN_IF_ERROR(DecodeEntries(decoder, /*with_origin=*/false, record.added));
+  if (format == kFormatWithAccess) {
+    RETURN_IF_ERROR(DecodeAccess(decoder, /*in_head=*/false, record.access));
+  }
   RETURN_IF_ERROR(Finished(decoder));
   return record;
 }
 
 std::string CatalogHead::Encode() const {
   std::string out;
-  out.push_back(static_cast<char>(kFormat));
+  out.push_back(static_cast<char>(access.empty() ? kFormat : kFormatWithAccess));
   PutVarint(out, generation);
   PutVarint(out, ZigZag(time_ms));
   PutVarint(out, records.size());
   for (const std::string& record : records) PutLengthPrefixed(out, record);
   PutVarint(out, entries.size());
   for (const CatalogEntry& entry : entries) EncodeEntry(entry, /*with_origin=*/true, out);
+  if (!access.empty()) EncodeAccess(access, /*in_head=*/true, out);
   return out;
 }
 
@@ -96,8 +138,7 @@ Result<CatalogHead> CatalogHead::Decode(std::string_view body) {
   uint64_t time = 0;
   uint64_t record_count = 0;
   RETURN_IF_ERROR(decoder.GetByte(format));
-  if (format != kFormat)
-    return Status::Unsupported("catalog head format " + std::to_string(format));
+  RETURN_IF_ERROR(CheckFormat(format, "catalog head"));
   CatalogHead head;
   RETURN_IF_ERROR(decoder.GetVarint(head.generation));
   RETURN_IF_ERROR(decoder.GetVarint(time));
@@ -111,6 +152,9 @@ Result<CatalogHead> CatalogHead::Decode(std::string_view body) {
     }
   }
   RETURN_IF_ERROR(DecodeEntries(decoder, /*with_origin=*/true, head.entries));
+  if (format == kFormatWithAccess) {
+    RETURN_IF_ERROR(DecodeAccess(decoder, /*in_head=*/true, head.access));
+  }
   RETURN_IF_ERROR(Finished(decoder));
   return head;
 }

@@ -17,6 +17,7 @@
 
 #include "store/base/digest.h"
 #include "store/base/status.h"
+#include "store/catalog/records.h"
 #include "store/crypto/ed25519.h"
 
 namespace re2po {
@@ -29,9 +30,26 @@ struct CatalogEntry {
   std::string origin;  // key of the log record that added it
 };
 
+// A model's access as a publisher pushed it. Unlike versions it changes:
+// of two, the one pushed later (set_ms, then origin) wins.
+struct AccessEntry {
+  std::string model;
+  ModelAccess access;
+  int64_t set_ms = 0;
+  std::string origin;  // key of the log record that set it
+
+  bool NewerThan(const AccessEntry& other) const {
+    return set_ms != other.set_ms ? set_ms > other.set_ms : origin > other.origin;
+  }
+};
+
+// Records and heads carrying access are format 2, which readers older than
+// access refuse: a node that cannot apply a model's access must not show
+// the model as open to everyone.
 struct LogRecord {
   int64_t time_ms = 0;
   std::vector<CatalogEntry> added;  // origin left empty: it is the record's own key
+  std::vector<AccessEntry> access;  // set_ms is time_ms, origin the record's key: not stored
 
   std::string Encode() const;
   static Result<LogRecord> Decode(std::string_view body);
@@ -42,6 +60,7 @@ struct CatalogHead {
   int64_t time_ms = 0;
   std::vector<std::string> records;  // every log record folded into it
   std::vector<CatalogEntry> entries;
+  std::vector<AccessEntry> access;
 
   std::string Encode() const;
   static Result<CatalogHead> Decode(std::string_view body);

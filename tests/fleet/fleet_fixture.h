@@ -82,6 +82,16 @@ class FleetTest : public ::testing::Test {
     ASSERT_TRUE(imported.ok()) << imported.status().ToString();
   }
 
+  void SetAccess(const std::string& model, const ModelAccess& access) {
+    StoreOptions options;
+    options.dir = store_dir();
+    options.writer = true;
+    auto store = Store::Open(options);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    Status set = (*store)->SetModelAccess(model, access);
+    ASSERT_TRUE(set.ok()) << set.ToString();
+  }
+
   Result<PushSummary> PushVersions(const std::vector<std::string>& refs, const SigningKey* key) {
     StoreOptions options;
     options.dir = store_dir();

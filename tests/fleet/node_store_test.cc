@@ -147,6 +147,52 @@ TEST_F(NodeStoreTest, AnOlderHeadIsARollbackAndIsRefused) {
   EXPECT_EQ(reopened->Catalog()->models().size(), 2u);
 }
 
+// A protected model's access goes out in the same signed record as its
+// versions, later changes follow without new versions, and a node keeps the
+// newest it verified, across restarts and whatever an unsigned record says.
+TEST_F(NodeStoreTest, AModelsAccessTravelsWithItsVersionsAndLaterChangesFollow) {
+  ModelAccess access;
+  access.uid = 1001;
+  access.mode = 0750;
+  access.hidden = true;
+  SetAccess("pets", access);
+  ASSERT_OK_AND_ASSIGN(PushSummary pushed, PushVersions({}, key_.get()));
+  EXPECT_EQ(pushed.access_pushed, (std::vector<std::string>{"pets"}));
+  ASSERT_OK_AND_ASSIGN(auto node, OpenNode("a", &key_->public_key()));
+  ASSERT_NE(node->Catalog()->FindModel("pets"), nullptr);
+  EXPECT_EQ(node->Catalog()->FindModel("pets")->access, access);
+  EXPECT_TRUE(node->Catalog()->FindModel("backbone")->access.IsDefault());
+
+  access.mode = 0755;
+  access.hidden = false;
+  SetAccess("pets", access);
+  ASSERT_OK_AND_ASSIGN(PushSummary changed, PushVersions({"pets@1"}, key_.get()));
+  EXPECT_TRUE(changed.pushed.empty());
+  EXPECT_EQ(changed.access_pushed, (std::vector<std::string>{"pets"}));
+  EXPECT_FALSE(changed.log_record.empty());
+  ASSERT_OK_AND_ASSIGN(bool refreshed, node->Refresh());
+  EXPECT_TRUE(refreshed);
+  EXPECT_EQ(node->Catalog()->FindModel("pets")->access, access);
+
+  ASSERT_OK_AND_ASSIGN(PushSummary nothing, PushVersions({}, key_.get()));
+  EXPECT_TRUE(nothing.access_pushed.empty());
+  EXPECT_TRUE(nothing.log_record.empty()) << "a push that changes nothing wrote a record";
+
+  // Someone without the key opens the model to everyone: refused.
+  SetAccess("pets", ModelAccess{});
+  ASSERT_OK(PushVersions({"pets@1"}, nullptr).status());
+  ASSERT_OK(node->Refresh().status());
+  EXPECT_EQ(node->Catalog()->FindModel("pets")->access, access);
+
+  // Served from the cache with the remote down, the access is still there.
+  node.reset();
+  MisbehavingPeer dead(MisbehavingPeer::Mode::kCloseAtOnce);
+  ASSERT_OK_AND_ASSIGN(auto offline,
+                       OpenNode("a", &key_->public_key(), uint64_t{1} << 30, dead.endpoint()));
+  ASSERT_NE(offline->Catalog()->FindModel("pets"), nullptr);
+  EXPECT_EQ(offline->Catalog()->FindModel("pets")->access, access);
+}
+
 // Flips one byte of the first chunk value of the pack holding `file`'s
 // first chunk; returns the pack's key and its original bytes.
 std::pair<std::string, std::string> DamagePack(ObjectStore& remote, Store& node,

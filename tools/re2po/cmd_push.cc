@@ -13,6 +13,7 @@ void PrintPushSummary(const std::string& url, const PushSummary& summary, bool j
     PrintJson({{"remote", url},
                {"pushed", summary.pushed},
                {"already_there", summary.already_there},
+               {"access_pushed", summary.access_pushed},
                {"chunks_uploaded", summary.chunks_uploaded},
                {"packs_uploaded", summary.packs_uploaded},
                {"packs_already_there", summary.packs_already_there},
@@ -24,6 +25,9 @@ void PrintPushSummary(const std::string& url, const PushSummary& summary, bool j
   for (const std::string& name : summary.pushed) std::cout << "pushed " << name << "\n";
   for (const std::string& name : summary.already_there) {
     std::cout << "already on the remote: " << name << "\n";
+  }
+  for (const std::string& model : summary.access_pushed) {
+    std::cout << "access of " << model << " pushed\n";
   }
   std::cout << url << ": " << summary.chunks_uploaded << " new chunks in " << summary.packs_uploaded
             << " packs, " << HumanBytes(summary.bytes_uploaded) << " uploaded";

@@ -38,6 +38,46 @@ TEST(SignedCatalogTest, HeadsAndRecordsRoundTrip) {
   }
 }
 
+TEST(SignedCatalogTest, AccessRoundTripsInFormatTwoThatOlderReadersRefuse) {
+  CatalogHead head = SampleHead();
+  EXPECT_EQ(head.Encode()[0], 1) << "without access, readers older than access still read heads";
+  ModelAccess access;
+  access.gid = 2002;
+  access.mode = 0710;
+  access.hidden = true;
+  head.access.push_back({"bert", access, 1'700'000'000'123, head.records[1]});
+  const std::string bytes = head.Encode();
+  EXPECT_EQ(bytes[0], 2);
+  ASSERT_OK_AND_ASSIGN(CatalogHead decoded, CatalogHead::Decode(bytes));
+  ASSERT_EQ(decoded.access.size(), 1u);
+  EXPECT_EQ(decoded.access[0].model, "bert");
+  EXPECT_EQ(decoded.access[0].access, access);
+  EXPECT_EQ(decoded.access[0].set_ms, 1'700'000'000'123);
+  EXPECT_EQ(decoded.access[0].origin, head.records[1]);
+  for (size_t length = 0; length < bytes.size(); ++length) {
+    EXPECT_FALSE(CatalogHead::Decode(bytes.substr(0, length)).ok()) << length;
+  }
+
+  LogRecord record;
+  record.time_ms = 42;
+  record.access.push_back({"bert", access, 0, ""});
+  ASSERT_OK_AND_ASSIGN(LogRecord back, LogRecord::Decode(record.Encode()));
+  ASSERT_EQ(back.access.size(), 1u);
+  EXPECT_EQ(back.access[0].access, access);
+  EXPECT_TRUE(back.added.empty());
+}
+
+TEST(SignedCatalogTest, TheLaterAccessWinsWhateverOrderItIsSeenIn) {
+  AccessEntry early{"m", {}, 100, remote_keys::NewLogRecord(100)};
+  AccessEntry late{"m", {}, 200, remote_keys::NewLogRecord(200)};
+  EXPECT_TRUE(late.NewerThan(early));
+  EXPECT_FALSE(early.NewerThan(late));
+  AccessEntry tie = early;
+  tie.origin = early.origin + "z";
+  EXPECT_TRUE(tie.NewerThan(early));
+  EXPECT_FALSE(early.NewerThan(early));
+}
+
 TEST(SignedCatalogTest, ATrustingNodeAcceptsOnlyItsPublishersSignature) {
   ASSERT_OK_AND_ASSIGN(SigningKey publisher, SigningKey::Generate());
   ASSERT_OK_AND_ASSIGN(SigningKey stranger, SigningKey::Generate());
