@@ -139,6 +139,11 @@ class Store {
   // The same bytes copied into `out` (up to out.size()); returns the count.
   Result<size_t> ReadFile(const Recipe& recipe, uint64_t offset, std::span<uint8_t> out);
   virtual Result<VerifyReport> Verify(const ProgressFn& progress) = 0;
+  // The signature kept beside a version (`re2po sign`), if any; checking it
+  // is the caller's (it needs the signer's public key).
+  virtual Result<std::optional<VersionSignature>> SignatureOf(const VersionRecord& /*version*/) {
+    return std::optional<VersionSignature>();
+  }
   virtual Result<StoreStats> Stats() = 0;
   virtual const std::filesystem::path& dir() const = 0;
   // Where chunks come from: "local" (this machine's store) or "remote" (a
@@ -163,6 +168,9 @@ class Store {
   // is never visible unprotected. Default access on a model without
   // versions forgets it.
   virtual Status SetModelAccess(const std::string& model, const ModelAccess& access) = 0;
+  // Keeps `signature` beside the version (replacing any); a new catalog
+  // generation, so readers see it, though the version is unchanged.
+  virtual Status PutSignature(const VersionRecord& version, const VersionSignature& signature) = 0;
   virtual Result<GcSummary> CollectGarbage(const ProgressFn& progress) = 0;
 };
 

@@ -45,6 +45,8 @@ class StoreImpl final : public Store {
   Result<ImportSummary> Import(const ImportRequest& request) override;
   Status Remove(const std::string& model, uint64_t version) override;
   Status SetModelAccess(const std::string& model, const ModelAccess& access) override;
+  Status PutSignature(const VersionRecord& version, const VersionSignature& signature) override;
+  Result<std::optional<VersionSignature>> SignatureOf(const VersionRecord& version) override;
   Result<GcSummary> CollectGarbage(const ProgressFn& progress) override;
 
   // For the concern files.

@@ -159,6 +159,14 @@ Result<FileInfo> StoreImpl::FileDetails(const Digest& file) {
   return FileInfo::Decode(*value);
 }
 
+Result<std::optional<VersionSignature>> StoreImpl::SignatureOf(const VersionRecord& version) {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                   db()->Get(Cf::kCatalog, keys::Signature(version.model, version.version)));
+  if (!bytes) return std::optional<VersionSignature>();
+  ASSIGN_OR_RETURN(VersionSignature signature, VersionSignature::Decode(*bytes));
+  return std::optional<VersionSignature>(std::move(signature));
+}
+
 Result<StoreStats> StoreImpl::Stats() {
   StoreStats stats;
   auto catalog = Catalog();

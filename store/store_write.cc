@@ -33,6 +33,7 @@ Status StoreImpl::Remove(const std::string& model, uint64_t version) {
   WriteBatch batch(*database);
   batch.Delete(Cf::kCatalog, keys::Version(model, version));
   batch.Delete(Cf::kCatalog, keys::Tree(model, version));
+  batch.Delete(Cf::kCatalog, keys::Signature(model, version));
   // A model's access outlives its versions, so the next import of it is as
   // protected as the last one was.
   if (entry->versions.size() == 1 && entry->access.IsDefault()) {
@@ -42,6 +43,23 @@ Status StoreImpl::Remove(const std::string& model, uint64_t version) {
   RETURN_IF_ERROR(database->Write(batch, /*durable=*/true));
   RETURN_IF_ERROR(database->FlushAll());
   Logger("store")->info("removed {}@{}", model, version);
+  return ReloadCatalog();
+}
+
+Status StoreImpl::PutSignature(const VersionRecord& version, const VersionSignature& signature) {
+  RETURN_IF_ERROR(RequireWriter());
+  const VersionRecord* current = Catalog()->FindVersion(version.model, version.version);
+  if (current == nullptr || current->seq != version.seq) {
+    return Status::NotFound("no version " + version.model + "@" + std::to_string(version.version));
+  }
+  const std::shared_ptr<Db> database = db();
+  ASSIGN_OR_RETURN(uint64_t generation, ReadCounter(*database, keys::kGeneration));
+  WriteBatch batch(*database);
+  batch.Put(Cf::kCatalog, keys::Signature(version.model, version.version), signature.Encode());
+  // Readers reopen at a new generation: a mount then shows the signature.
+  batch.Put(Cf::kMeta, keys::kGeneration, Fixed64String(generation + 1));
+  RETURN_IF_ERROR(database->Write(batch, /*durable=*/true));
+  RETURN_IF_ERROR(database->FlushAll());
   return ReloadCatalog();
 }
 

@@ -220,12 +220,26 @@ Result<std::string> MountedRepository::ReadLink(uint64_t ino) {
 Result<std::optional<std::string>> MountedRepository::GetXattr(uint64_t ino,
                                                                std::string_view name) {
   ASSIGN_OR_RETURN(Node node, NodeOf(ino));
+  if (name == kSignatureXattr) return SignatureXattr(node);
   return XattrOf(node, name);
+}
+
+// Asked of the store each time: a signature may come after the version was
+// loaded (`re2po sign` on a mounted store).
+Result<std::optional<std::string>> MountedRepository::SignatureXattr(const Node& node) {
+  if (node.kind != NodeKind::kEntry || node.entry != 0) return std::optional<std::string>();
+  ASSIGN_OR_RETURN(std::optional<VersionSignature> signature,
+                   store_->SignatureOf(node.version->record()));
+  if (!signature) return std::optional<std::string>();
+  return std::optional<std::string>(SignatureXattrValue(*signature));
 }
 
 Result<std::string> MountedRepository::ListXattr(uint64_t ino) {
   ASSIGN_OR_RETURN(Node node, NodeOf(ino));
-  return XattrNameList(node);
+  std::string names = XattrNameList(node);
+  ASSIGN_OR_RETURN(std::optional<std::string> signature, SignatureXattr(node));
+  if (signature) names.append(kSignatureXattr).push_back('\0');
+  return names;
 }
 
 Result<std::vector<Invalidation>> MountedRepository::Refresh() {

@@ -160,6 +160,7 @@ class MountedRepository {
   Result<DirListing> ListModel(const Node& dir, uint64_t ino);
   Result<DirListing> ListEntry(const Node& dir, uint64_t ino);
   static std::string Describe(const Node& node);
+  Result<std::optional<std::string>> SignatureXattr(const Node& node);
   void ReadAheadIfSequential(const OpenFile& file, uint64_t offset, uint64_t end);
   void LogOpen(const Node& node, const Recipe& recipe, const Caller& caller);
   std::string_view ServedFrom(const Recipe& recipe) const;

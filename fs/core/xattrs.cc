@@ -2,6 +2,10 @@
 
 namespace re2po::fs {
 
+std::string SignatureXattrValue(const VersionSignature& signature) {
+  return "ed25519 " + HexOf(signature.public_key) + " " + HexOf(signature.signature);
+}
+
 std::vector<std::pair<std::string, std::string>> XattrsOf(const Node& node) {
   std::vector<std::pair<std::string, std::string>> xattrs;
   if (node.kind != NodeKind::kEntry) return xattrs;

@@ -40,16 +40,19 @@ Digest Sha256Of(std::string_view bytes) {
   return Sha256Of(std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
 }
 
-std::string Digest::Hex() const {
+std::string HexOf(std::string_view raw) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
-  hex.reserve(64);
-  for (uint8_t byte : bytes) {
+  hex.reserve(raw.size() * 2);
+  for (char c : raw) {
+    const auto byte = static_cast<uint8_t>(c);
     hex.push_back(kHex[byte >> 4]);
     hex.push_back(kHex[byte & 15]);
   }
   return hex;
 }
+
+std::string Digest::Hex() const { return HexOf(view()); }
 
 Result<Digest> Digest::FromView(std::string_view raw) {
   if (raw.size() != 32) return Status::Corruption("digest is not 32 bytes");

@@ -15,6 +15,9 @@
 
 namespace re2po {
 
+// Lower-case hex of any bytes.
+std::string HexOf(std::string_view raw);
+
 struct Digest {
   std::array<uint8_t, 32> bytes{};
 

@@ -25,6 +25,51 @@ Status GetUint32(Decoder& decoder, std::optional<uint32_t>& value) {
   return Status::Ok();
 }
 
+constexpr uint8_t kProvenanceFormat = 1;
+constexpr uint8_t kSignatureFormat = 1;
+
+void EncodeProvenance(const VersionProvenance& provenance, std::string& out) {
+  out.push_back(static_cast<char>(kProvenanceFormat));
+  PutLengthPrefixed(out, provenance.user);
+  PutLengthPrefixed(out, provenance.host);
+  PutLengthPrefixed(out, provenance.tool);
+  out.push_back(provenance.parent ? 1 : 0);
+  if (provenance.parent) {
+    PutLengthPrefixed(out, provenance.parent->model);
+    PutVarint(out, provenance.parent->version);
+    out.append(provenance.parent->digest.view());
+  }
+  PutVarint(out, provenance.delta_base_files.size());
+  for (const Digest& file : provenance.delta_base_files) out.append(file.view());
+}
+
+Status DecodeProvenance(Decoder& decoder, VersionProvenance& provenance) {
+  uint8_t format = 0;
+  uint8_t has_parent = 0;
+  uint64_t count = 0;
+  RETURN_IF_ERROR(decoder.GetByte(format));
+  if (format != kProvenanceFormat) {
+    return Status::Unsupported("version provenance format " + std::to_string(format));
+  }
+  RETURN_IF_ERROR(decoder.GetString(provenance.user));
+  RETURN_IF_ERROR(decoder.GetString(provenance.host));
+  RETURN_IF_ERROR(decoder.GetString(provenance.tool));
+  RETURN_IF_ERROR(decoder.GetByte(has_parent));
+  if (has_parent > 1) return Status::Corruption("version provenance parent flag");
+  if (has_parent == 1) {
+    VersionParent parent;
+    RETURN_IF_ERROR(decoder.GetString(parent.model));
+    RETURN_IF_ERROR(decoder.GetVarint(parent.version));
+    RETURN_IF_ERROR(decoder.GetDigest(parent.digest));
+    provenance.parent = std::move(parent);
+  }
+  RETURN_IF_ERROR(decoder.GetCount(32, count));
+  provenance.delta_base_files.resize(count);
+  for (Digest& file : provenance.delta_base_files) RETURN_IF_ERROR(decoder.GetDigest(file));
+  if (!decoder.done()) return Status::Corruption("version record has trailing bytes");
+  return Status::Ok();
+}
+
 }  // namespace
 
 void ModelAccess::EncodeTo(std::string& out) const {
@@ -69,8 +114,56 @@ std::string VersionRecord::Encode() const {
   PutVarint(out, new_bytes);
   PutVarint(out, file_count);
   out.append(digest.view());
+  if (!provenance.empty()) EncodeProvenance(provenance, out);
   return out;
 }
+
+std::string VersionRecord::SignedBytes() const {
+  VersionRecord portable = *this;
+  portable.seq = 0;
+  portable.new_bytes = 0;
+  std::string out;
+  PutLengthPrefixed(out, model);
+  PutVarint(out, version);
+  out.append(portable.Encode());
+  return out;
+}
+
+std::string VersionSignature::Encode() const {
+  std::string out;
+  out.push_back(static_cast<char>(kSignatureFormat));
+  PutLengthPrefixed(out, public_key);
+  PutLengthPrefixed(out, signature);
+  PutVarint(out, ZigZag(signed_ns));
+  return out;
+}
+
+Result<VersionSignature> VersionSignature::Decode(std::string_view bytes) {
+  Decoder decoder(bytes, "version signature");
+  uint8_t format = 0;
+  uint64_t signed_at = 0;
+  VersionSignature out;
+  RETURN_IF_ERROR(decoder.GetByte(format));
+  if (format != kSignatureFormat) {
+    return Status::Unsupported("version signature format " + std::to_string(format));
+  }
+  RETURN_IF_ERROR(decoder.GetString(out.public_key));
+  RETURN_IF_ERROR(decoder.GetString(out.signature));
+  RETURN_IF_ERROR(decoder.GetVarint(signed_at));
+  out.signed_ns = UnZigZag(signed_at);
+  if (out.public_key.size() != 32 || out.signature.size() != 64) {
+    return Status::Corruption("version signature of the wrong size");
+  }
+  return out;
+}
+
+std::string VersionSigningMessage(const VersionRecord& record) {
+  return "re2po version signature v1\n" + record.SignedBytes();
+}
+
+std::string VersionId(const Digest& digest) { return "re2po:sha256:" + digest.Hex(); }
+
+std::string ShortVersionId(const Digest& digest) { return digest.ShortHex(); }
 
 Result<VersionRecord> VersionRecord::Decode(std::string_view model, uint64_t version,
                                             std::string_view bytes) {
@@ -101,6 +194,8 @@ Result<VersionRecord> VersionRecord::Decode(std::string_view model, uint64_t ver
   RETURN_IF_ERROR(decoder.GetVarint(record.new_bytes));
   RETURN_IF_ERROR(decoder.GetVarint(record.file_count));
   RETURN_IF_ERROR(decoder.GetDigest(record.digest));
+  // Appended, so readers from before provenance read these records too.
+  if (!decoder.done()) RETURN_IF_ERROR(DecodeProvenance(decoder, record.provenance));
   return record;
 }
 

@@ -34,6 +34,31 @@ struct ModelAccess {
   static Result<ModelAccess> DecodeFrom(Decoder& decoder);
 };
 
+// The version an import was derived from (`re2po import --from`).
+struct VersionParent {
+  std::string model;
+  uint64_t version = 0;
+  Digest digest;  // its id then: a parent removed and re-imported is another parent
+
+  friend bool operator==(const VersionParent&, const VersionParent&) = default;
+};
+
+// Who made a version, and from what. Absent (all empty) for versions
+// imported before provenance was kept.
+struct VersionProvenance {
+  std::string user;  // the importing user's name, or their uid when it has none
+  std::string host;
+  std::string tool;  // "re2po 0.1.0"
+  std::optional<VersionParent> parent;
+  // Stored files that delta chunks of this version were stored against.
+  std::vector<Digest> delta_base_files;
+
+  bool empty() const {
+    return user.empty() && host.empty() && tool.empty() && !parent && delta_base_files.empty();
+  }
+  friend bool operator==(const VersionProvenance&, const VersionProvenance&) = default;
+};
+
 struct VersionRecord {
   std::string model;
   uint64_t version = 0;
@@ -45,11 +70,35 @@ struct VersionRecord {
   uint64_t new_bytes = 0;  // bytes newly stored (compressed) by this import
   uint64_t file_count = 0;
   Digest digest;  // Merkle root over the tree: the version's unique id
+  VersionProvenance provenance;
 
   std::string Encode() const;
   static Result<VersionRecord> Decode(std::string_view model, uint64_t version,
                                       std::string_view bytes);
+  // What a version signature covers: the record without what is local to
+  // one store (seq, new_bytes), prefixed with the model and version.
+  std::string SignedBytes() const;
 };
+
+// An ed25519 signature over VersionSigningMessage(record), kept beside the
+// version (`re2po sign`).
+struct VersionSignature {
+  std::string public_key;  // 32 raw bytes
+  std::string signature;   // 64 bytes
+  int64_t signed_ns = 0;
+
+  std::string Encode() const;
+  static Result<VersionSignature> Decode(std::string_view bytes);
+};
+
+// What a version signature signs: a context string, then the record's
+// SignedBytes (id, model, version, metadata and provenance).
+std::string VersionSigningMessage(const VersionRecord& record);
+
+// "re2po:sha256:<64 hex>": the version's id, the same in every store that
+// holds the same tree; Short is its first 12 hex digits.
+std::string VersionId(const Digest& digest);
+std::string ShortVersionId(const Digest& digest);
 
 enum class EntryType : uint8_t { kDirectory = 0, kFile = 1, kSymlink = 2 };
 

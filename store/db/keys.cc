@@ -29,6 +29,10 @@ std::string Tree(std::string_view model, uint64_t version) {
   return VersionedKey(kTreeTag, model, version);
 }
 
+std::string Signature(std::string_view model, uint64_t version) {
+  return VersionedKey(kSignatureTag, model, version);
+}
+
 std::string VersionPrefix(std::string_view model) {
   std::string key(1, kVersionTag);
   key.append(model);

@@ -19,10 +19,12 @@ inline constexpr char kModelTag = 'm';
 inline constexpr char kVersionTag = 'v';
 inline constexpr char kTreeTag = 't';
 inline constexpr char kTensorNameTag = 'n';
+inline constexpr char kSignatureTag = 's';
 
 std::string Model(std::string_view model);
 std::string Version(std::string_view model, uint64_t version);
 std::string Tree(std::string_view model, uint64_t version);
+std::string Signature(std::string_view model, uint64_t version);
 // All version keys of one model share this prefix.
 std::string VersionPrefix(std::string_view model);
 

@@ -70,6 +70,7 @@ class NodeStore final : public Store {
   Result<ImportSummary> Import(const ImportRequest&) override { return ReadOnly(); }
   Status Remove(const std::string&, uint64_t) override { return ReadOnly(); }
   Status SetModelAccess(const std::string&, const ModelAccess&) override { return ReadOnly(); }
+  Status PutSignature(const VersionRecord&, const VersionSignature&) override { return ReadOnly(); }
   Result<GcSummary> CollectGarbage(const ProgressFn&) override { return ReadOnly(); }
 
  private:

@@ -1,5 +1,7 @@
 #include "store/import/delta_bases.h"
 
+#include <algorithm>
+
 #include "store/db/keys.h"
 
 namespace re2po {
@@ -65,6 +67,10 @@ std::vector<std::optional<Digest>> DeltaBases::BasesOf(const Segment& tensor,
       bases.push_back(piece.length < kMinDeltaPiece ? std::nullopt
                                                     : NonDelta(recipe.extents[extent].chunk));
       ++extent;
+    }
+    if (std::any_of(bases.begin(), bases.end(),
+                    [](const auto& base) { return base.has_value(); })) {
+      offered_files_.insert(*file);
     }
     return bases;
   }

@@ -9,6 +9,8 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
+#include <utility>
 #include <vector>
 
 #include "store/base/digest.h"
@@ -32,6 +34,10 @@ class DeltaBases {
   std::vector<std::optional<Digest>> ForFile(const std::vector<Segment>& segments,
                                              const std::vector<PlannedChunk>& chunks);
 
+  // The stored files ForFile offered bases from since the last call, for the
+  // version's provenance.
+  std::set<Digest> TakeOfferedFiles() { return std::exchange(offered_files_, {}); }
+
   // Points the 'n' entries of a newly stored file's tensors at it.
   static void IndexTensors(const std::vector<TensorRecord>& tensors, const Digest& file,
                            WriteBatch& batch);
@@ -49,6 +55,7 @@ class DeltaBases {
 
   const Db& db_;
   std::map<Digest, std::optional<StoredFile>> files_;  // per import: few distinct files
+  std::set<Digest> offered_files_;
 };
 
 }  // namespace re2po

@@ -19,6 +19,10 @@ struct ImportRequest {
   std::optional<uint64_t> version;  // latest + 1 when absent
   std::filesystem::path source;     // a file or a directory
   std::map<std::string, std::string> labels;
+  // The version this one was derived from (fine-tuned, converted), recorded
+  // in its provenance; must be in the store. Version unset: the latest.
+  std::optional<std::string> from_model;
+  std::optional<uint64_t> from_version;
   bool format_aware = true;  // false: generic content-defined chunking only
   // Store changed tensors as differences from the last stored tensor of the
   // same name, type and shape when that is smaller (store/import/delta_bases.h).

@@ -2,8 +2,10 @@
 
 #include <chrono>
 #include <future>
+#include <set>
 #include <thread>
 
+#include "store/base/build_info.h"
 #include "store/base/clock.h"
 #include "store/base/coding.h"
 #include "store/base/free_space.h"
@@ -58,8 +60,12 @@ class FileStorer {
     std::vector<PlannedChunk> chunks = chunker->Cut(bytes, plan.segments);
     std::vector<std::optional<Digest>> bases;
     if (request_.delta && plan.format != "generic") bases = bases_.ForFile(plan.segments, chunks);
+    const uint64_t delta_chunks_before = writer_.stats().delta_chunks;
     Result<Recipe> stored =
         writer_.StoreFile(bytes, chunks, bases, [this](uint64_t n) { Advance(n); });
+    // A file's base files count once the writer found a delta worth storing.
+    std::set<Digest> offered = bases_.TakeOfferedFiles();
+    if (writer_.stats().delta_chunks > delta_chunks_before) base_files_.merge(offered);
     entry.digest = digest.get();
     RETURN_IF_ERROR(stored.status());
     ASSIGN_OR_RETURN(bool exists, db_.Contains(Cf::kRecipes, entry.digest.view()));
@@ -74,6 +80,7 @@ class FileStorer {
   }
 
   const ChunkWriterStats& stats() const { return writer_.stats(); }
+  const std::set<Digest>& base_files() const { return base_files_; }
 
  private:
   void Advance(uint64_t bytes) {
@@ -88,6 +95,7 @@ class FileStorer {
   uint64_t done_ = 0;
   ChunkWriter writer_;
   DeltaBases bases_;
+  std::set<Digest> base_files_;
 };
 
 Status Commit(Db& db, const CatalogSnapshot& catalog, VersionRecord& record,
@@ -114,6 +122,24 @@ Status Commit(Db& db, const CatalogSnapshot& catalog, VersionRecord& record,
   return db.FlushAll();
 }
 
+Result<std::optional<VersionParent>> ResolveParent(const CatalogSnapshot& catalog,
+                                                   const ImportRequest& request) {
+  if (!request.from_model) return std::optional<VersionParent>();
+  const ModelEntry* model = catalog.FindModel(*request.from_model);
+  const VersionRecord* parent = nullptr;
+  if (model != nullptr) {
+    parent = request.from_version ? model->Find(*request.from_version) : model->Latest();
+  }
+  if (parent == nullptr) {
+    return Status::NotFound(
+        "--from " + *request.from_model +
+        (request.from_version ? "@" + std::to_string(*request.from_version) : std::string()) +
+        ": no such version in the store");
+  }
+  return std::optional<VersionParent>(
+      VersionParent{parent->model, parent->version, parent->digest});
+}
+
 }  // namespace
 
 Result<ImportSummary> ImportVersion(const ImportTarget& target, const CatalogSnapshot& catalog,
@@ -121,6 +147,7 @@ Result<ImportSummary> ImportVersion(const ImportTarget& target, const CatalogSna
   auto started = std::chrono::steady_clock::now();
   RETURN_IF_ERROR(ValidateModelName(request.model));
   ASSIGN_OR_RETURN(uint64_t version, ChooseVersion(catalog, request));
+  ASSIGN_OR_RETURN(std::optional<VersionParent> parent, ResolveParent(catalog, request));
   ASSIGN_OR_RETURN(SourceTree source, ScanSource(request.source));
   RETURN_IF_ERROR(CheckFreeSpace(target.dir, 0));
   ASSIGN_OR_RETURN(std::vector<FilePlan> plans, PlanFiles(source, request.format_aware));
@@ -150,6 +177,12 @@ Result<ImportSummary> ImportVersion(const ImportTarget& target, const CatalogSna
   record.new_bytes = storer.stats().new_stored_bytes;
   record.file_count = source.files.size();
   record.digest = tree.ComputeDigest();
+  record.provenance.user = CurrentUserName();
+  record.provenance.host = CurrentHostName();
+  record.provenance.tool = ToolVersion();
+  record.provenance.parent = std::move(parent);
+  const std::set<Digest>& base_files = storer.base_files();
+  record.provenance.delta_base_files.assign(base_files.begin(), base_files.end());
   RETURN_IF_ERROR(Commit(target.db, catalog, record, tree));
   summary.new_raw_bytes = storer.stats().new_raw_bytes;
   summary.chunks = storer.stats().chunks;

@@ -88,6 +88,11 @@ Result<ImportRequest> RequestOf(const ImportArgs& args) {
   request.format_aware = !args.generic_only;
   request.delta = !args.no_delta;
   request.codec.zstd_level = args.zstd_level;
+  if (!args.from.empty()) {
+    ASSIGN_OR_RETURN(VersionRef from, ParseVersionRef(args.from));
+    request.from_model = from.model;
+    request.from_version = from.version;
+  }
   return request;
 }
 
@@ -117,6 +122,9 @@ void RegisterImport(CLI::App& app, CommandFn& chosen) {
                   "the model, and the version (default: latest + 1)")
       ->required();
   import.add_option("PATH", args->path, "a model file or directory")->required();
+  import.add_option("--from", args->from,
+                    "MODEL[@VERSION] this version was derived from (fine-tuned, converted), "
+                    "kept in its provenance");
   // One KEY=VALUE per -l: the word after it is an argument, never another label.
   import.add_option("-l,--label", args->labels, "attach a label; repeatable")
       ->option_text("KEY=VALUE")

@@ -4,6 +4,7 @@
 
 #include "store/base/dtype.h"
 #include "tools/re2po/commands.h"
+#include "tools/re2po/provenance_view.h"
 
 namespace re2po::cli {
 namespace {
@@ -81,9 +82,11 @@ Result<nlohmann::json> DescribeVersion(Store& store, const VersionRecord& v, boo
     }
     files.push_back(file);
   }
+  ASSIGN_OR_RETURN(nlohmann::json provenance, ProvenanceJson(store, v));
   return nlohmann::json{{"model", v.model},
                         {"version", v.version},
                         {"digest", v.digest.Hex()},
+                        {"provenance", provenance},
                         {"created", FormatTime(v.created_ns)},
                         {"source", v.source_path},
                         {"labels", v.labels},
@@ -92,10 +95,34 @@ Result<nlohmann::json> DescribeVersion(Store& store, const VersionRecord& v, boo
                         {"files", files}};
 }
 
+void PrintProvenance(const nlohmann::json& p) {
+  std::cout << "  id:       " << p["id"].get<std::string>() << " (short "
+            << p["short_id"].get<std::string>() << ")\n";
+  if (!p["imported_by"].get<std::string>().empty()) {
+    std::cout << "  imported: by " << p["imported_by"].get<std::string>() << " on "
+              << p["host"].get<std::string>() << " with " << p["tool"].get<std::string>() << "\n";
+  }
+  if (!p["parent"].is_null()) {
+    std::cout << "  parent:   " << p["parent"]["version"].get<std::string>() << " ("
+              << p["parent"]["id"].get<std::string>() << ")\n";
+  }
+  for (const auto& base : p["delta_bases"]) {
+    std::cout << "  deltas:   against " << base.get<std::string>() << "\n";
+  }
+  if (p["signature"].is_null()) {
+    std::cout << "  signed:   no\n";
+  } else {
+    std::cout << "  signed:   by key " << p["signature"]["key"].get<std::string>() << " at "
+              << p["signature"]["signed"].get<std::string>()
+              << " (check it: re2po verify MODEL@VERSION --trust KEY.pub)\n";
+  }
+}
+
 void PrintVersion(const nlohmann::json& v, bool tensors) {
   std::cout << v["model"].get<std::string>() << "@" << v["version"] << "\n"
-            << "  digest:   " << v["digest"].get<std::string>() << "\n"
-            << "  created:  " << v["created"].get<std::string>() << "\n"
+            << "  digest:   " << v["digest"].get<std::string>() << "\n";
+  PrintProvenance(v["provenance"]);
+  std::cout << "  created:  " << v["created"].get<std::string>() << "\n"
             << "  source:   " << v["source"].get<std::string>() << "\n"
             << "  size:     " << HumanBytes(v["logical_bytes"]) << " (newly stored "
             << HumanBytes(v["new_bytes"]) << ")\n";

@@ -1,6 +1,8 @@
 #include <iostream>
 
+#include "store/crypto/ed25519.h"
 #include "tools/re2po/commands.h"
+#include "tools/re2po/provenance_view.h"
 
 namespace re2po::cli {
 namespace {
@@ -28,9 +30,24 @@ void PrintReportText(const VerifyReport& report) {
   std::cout << (report.ok() ? "store is intact" : "store is DAMAGED") << std::endl;
 }
 
+Status VerifySignature(const GlobalOptions& global, const VerifyArgs& args) {
+  if (args.trust.empty()) {
+    return Status::InvalidArgument("verify " + args.ref + " needs --trust KEY.pub");
+  }
+  ASSIGN_OR_RETURN(PublicKey trusted, PublicKey::Load(args.trust));
+  ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(global, /*writer=*/false));
+  ASSIGN_OR_RETURN(VersionRecord version, ResolveVersion(*store, args.ref));
+  RETURN_IF_ERROR(CheckSignature(*store, version, trusted));
+  std::cout << version.model << "@" << version.version << " (" << VersionId(version.digest)
+            << ") is signed by trusted key " << trusted.Id() << std::endl;
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status RunVerify(const GlobalOptions& global, const VerifyArgs& args) {
+  if (!args.ref.empty()) return VerifySignature(global, args);
+  if (!args.trust.empty()) return Status::InvalidArgument("--trust needs MODEL@VERSION");
   ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(global, /*writer=*/false));
   Progress progress("verifying");
   ASSIGN_OR_RETURN(VerifyReport report, store->Verify(progress.Fn()));
@@ -44,8 +61,12 @@ Status RunVerify(const GlobalOptions& global, const VerifyArgs& args) {
 
 void RegisterVerify(CLI::App& app, CommandFn& chosen) {
   auto args = std::make_shared<VerifyArgs>();
-  CLI::App& verify = AddCommand(app, chosen, args, "verify",
-                                "re-hash every chunk and report what is damaged", RunVerify);
+  CLI::App& verify = AddCommand(
+      app, chosen, args, "verify",
+      "re-hash every chunk and report what is damaged; with MODEL@VERSION, check its signature",
+      RunVerify);
+  verify.add_option("MODEL[@VERSION]", args->ref, "check this version's signature instead");
+  verify.add_option("--trust", args->trust, "the public key the version must be signed with");
   verify.add_flag("--json", args->json, "print JSON");
 }
 

@@ -23,6 +23,7 @@ struct ImportArgs {
   std::vector<std::string> labels;  // key=value
   bool generic_only = false;
   bool no_delta = false;
+  std::string from;  // MODEL[@VERSION] it was derived from
   int zstd_level = 1;
   bool json = false;
 };
@@ -62,6 +63,20 @@ Status RunAccessShow(const GlobalOptions& global, const AccessShowArgs& args);
 Status RunAccessReset(const GlobalOptions& global, const AccessShowArgs& args);
 void RegisterAccess(CLI::App& app, CommandFn& chosen);
 
+struct LogArgs {
+  std::string model;
+  bool json = false;
+};
+Status RunLog(const GlobalOptions& global, const LogArgs& args);
+void RegisterLog(CLI::App& app, CommandFn& chosen);
+
+struct SignArgs {
+  std::string ref;
+  std::string key;
+};
+Status RunSign(const GlobalOptions& global, const SignArgs& args);
+void RegisterSign(CLI::App& app, CommandFn& chosen);
+
 struct ExportArgs {
   std::string ref;
   std::string dir;
@@ -90,6 +105,8 @@ void RegisterGc(CLI::App& app, CommandFn& chosen);
 
 struct VerifyArgs {
   bool json = false;
+  std::string ref;    // set: check this version's signature instead of the store
+  std::string trust;  // the public key it must be signed with
 };
 // Fails (AlreadyReported) when the store is damaged.
 Status RunVerify(const GlobalOptions& global, const VerifyArgs& args);

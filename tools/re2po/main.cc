@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "store/base/allocator_tuning.h"
+#include "store/base/build_info.h"
 #include "store/base/log.h"
 #include "tools/re2po/commands.h"
 
@@ -13,11 +14,13 @@ void RegisterCommands(CLI::App& app, CommandFn& chosen) {
   RegisterImport(app, chosen);
   RegisterList(app, chosen);
   RegisterShow(app, chosen);
+  RegisterLog(app, chosen);
   RegisterExport(app, chosen);
   RegisterCat(app, chosen);
   RegisterRemove(app, chosen);
   RegisterGc(app, chosen);
   RegisterVerify(app, chosen);
+  RegisterSign(app, chosen);
   RegisterStats(app, chosen);
   RegisterDiff(app, chosen);
   RegisterMount(app, chosen);
@@ -48,7 +51,7 @@ std::string UsageError(const CLI::App* /*app*/, const CLI::Error& error) {
 int Run(int argc, char** argv) {
   CLI::App app{"re2po: a deduplicating model repository", "re2po"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "re2po 0.1.0");
+  app.set_version_flag("--version", ToolVersion());
   app.failure_message(UsageError);
   app.formatter(std::make_shared<HelpFormatter>());  // the commands added below inherit it
   CommandFn chosen;

@@ -106,6 +106,23 @@ TEST_F(MountedRepoTest, XattrsOfVersionsAndFiles) {
   EXPECT_FALSE(repo_->GetXattr(Walk("model/3/sub"), "user.re2po.digest")->has_value());
 }
 
+TEST_F(MountedRepoTest, ASignatureShowsAsAnXattrOnceSigned) {
+  const uint64_t version = Walk("model/3");
+  EXPECT_FALSE(repo_->GetXattr(version, "user.re2po.signature")->has_value());
+  const VersionRecord record = *store_.writer().Catalog()->FindVersion("model", 3);
+  VersionSignature signature{std::string(32, '\x01'), std::string(64, '\xab'), 1};
+  ASSERT_TRUE(store_.writer().PutSignature(record, signature).ok());
+  ASSERT_TRUE(repo_->Refresh().ok());
+  auto value = repo_->GetXattr(version, "user.re2po.signature");
+  ASSERT_TRUE(value.ok() && value->has_value());
+  std::string key_hex, signature_hex;
+  for (int i = 0; i < 32; ++i) key_hex += "01";
+  for (int i = 0; i < 64; ++i) signature_hex += "ab";
+  EXPECT_EQ(**value, "ed25519 " + key_hex + " " + signature_hex);
+  EXPECT_NE(repo_->ListXattr(version)->find("user.re2po.signature"), std::string::npos);
+  EXPECT_FALSE(repo_->GetXattr(Walk("model/3/config.json"), "user.re2po.signature")->has_value());
+}
+
 TEST_F(MountedRepoTest, RefreshShowsNewVersionsAndTellsWhatToForget) {
   const uint64_t model = Walk("model");
   store_.Import("model", 4, source_);

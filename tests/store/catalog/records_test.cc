@@ -77,6 +77,59 @@ TEST_F(VersionRecordTest, RoundTripsEveryField) {
   EXPECT_EQ(decoded.digest, record.digest);
 }
 
+TEST_F(VersionRecordTest, ProvenanceRoundTripsAndOlderRecordsHaveNone) {
+  VersionRecord record = Sample();
+  const std::string without = record.Encode();
+  record.provenance.user = "ci";
+  record.provenance.host = "builder-3";
+  record.provenance.tool = "re2po 0.1.0";
+  record.provenance.parent = VersionParent{"backbone", 12, DigestOf("parent")};
+  record.provenance.delta_base_files = {DigestOf("a"), DigestOf("b")};
+  const std::string with = record.Encode();
+  EXPECT_EQ(with.substr(0, without.size()), without) << "provenance must only be appended";
+  ASSERT_OK_AND_ASSIGN(VersionRecord decoded,
+                       VersionRecord::Decode(record.model, record.version, with));
+  EXPECT_EQ(decoded.provenance, record.provenance);
+  ASSERT_OK_AND_ASSIGN(VersionRecord old,
+                       VersionRecord::Decode(record.model, record.version, without));
+  EXPECT_TRUE(old.provenance.empty());
+  for (size_t length = without.size() + 1; length < with.size(); ++length) {
+    EXPECT_FALSE(VersionRecord::Decode(record.model, record.version, with.substr(0, length)).ok())
+        << length;
+  }
+  EXPECT_FALSE(VersionRecord::Decode(record.model, record.version, with + "x").ok());
+}
+
+TEST_F(VersionRecordTest, SignedBytesCoverTheMetadataButNotWhatIsLocalToAStore) {
+  VersionRecord record = Sample();
+  record.provenance.user = "ci";
+  const std::string signed_bytes = record.SignedBytes();
+  VersionRecord elsewhere = record;
+  elsewhere.seq = 999;
+  elsewhere.new_bytes = 0;  // another store had the chunks already
+  EXPECT_EQ(elsewhere.SignedBytes(), signed_bytes);
+  for (auto change : std::vector<std::function<void(VersionRecord&)>>{
+           [](VersionRecord& r) { r.source_path += "/"; },
+           [](VersionRecord& r) { r.labels["stage"] = "dev"; },
+           [](VersionRecord& r) { r.created_ns += 1; },
+           [](VersionRecord& r) { r.provenance.user = "mallory"; },
+           [](VersionRecord& r) { r.version += 1; },
+           [](VersionRecord& r) { r.digest = DigestOf("other"); }}) {
+    VersionRecord changed = record;
+    change(changed);
+    EXPECT_NE(changed.SignedBytes(), signed_bytes);
+  }
+  VersionSignature signature{std::string(32, 'k'), std::string(64, 's'), -5};
+  ASSERT_OK_AND_ASSIGN(VersionSignature back, VersionSignature::Decode(signature.Encode()));
+  EXPECT_EQ(back.public_key, signature.public_key);
+  EXPECT_EQ(back.signature, signature.signature);
+  EXPECT_EQ(back.signed_ns, -5);
+  signature.signature.pop_back();
+  EXPECT_FALSE(VersionSignature::Decode(signature.Encode()).ok());
+  EXPECT_EQ(VersionId(record.digest), "re2po:sha256:" + record.digest.Hex());
+  EXPECT_EQ(ShortVersionId(record.digest), record.digest.Hex().substr(0, 12));
+}
+
 TEST_F(VersionRecordTest, ExtremeCreationTimesRoundTrip) {
   for (int64_t ns : {std::numeric_limits<int64_t>::min(), int64_t{-1}, int64_t{0},
                      std::numeric_limits<int64_t>::max()}) {
