@@ -10,6 +10,18 @@
 #include "store/store_impl.h"
 
 namespace re2po {
+namespace {
+
+// Writes `batch` as the next catalog generation, durably, so readers that
+// compare generations reopen and see it.
+Status CommitCatalogChange(Db& database, WriteBatch& batch) {
+  ASSIGN_OR_RETURN(uint64_t generation, ReadCounter(database, keys::kGeneration));
+  batch.Put(Cf::kMeta, keys::kGeneration, Fixed64String(generation + 1));
+  RETURN_IF_ERROR(database.Write(batch, /*durable=*/true));
+  return database.FlushAll();
+}
+
+}  // namespace
 
 Result<ImportSummary> StoreImpl::Import(const ImportRequest& request) {
   RETURN_IF_ERROR(RequireWriter());
@@ -29,7 +41,6 @@ Status StoreImpl::Remove(const std::string& model, uint64_t version) {
     return Status::NotFound("no version " + model + "@" + std::to_string(version));
   }
   const std::shared_ptr<Db> database = db();
-  ASSIGN_OR_RETURN(uint64_t generation, ReadCounter(*database, keys::kGeneration));
   WriteBatch batch(*database);
   batch.Delete(Cf::kCatalog, keys::Version(model, version));
   batch.Delete(Cf::kCatalog, keys::Tree(model, version));
@@ -39,9 +50,7 @@ Status StoreImpl::Remove(const std::string& model, uint64_t version) {
   if (entry->versions.size() == 1 && entry->access.IsDefault()) {
     batch.Delete(Cf::kCatalog, keys::Model(model));
   }
-  batch.Put(Cf::kMeta, keys::kGeneration, Fixed64String(generation + 1));
-  RETURN_IF_ERROR(database->Write(batch, /*durable=*/true));
-  RETURN_IF_ERROR(database->FlushAll());
+  RETURN_IF_ERROR(CommitCatalogChange(*database, batch));
   Logger("store")->info("removed {}@{}", model, version);
   return ReloadCatalog();
 }
@@ -53,13 +62,10 @@ Status StoreImpl::PutSignature(const VersionRecord& version, const VersionSignat
     return Status::NotFound("no version " + version.model + "@" + std::to_string(version.version));
   }
   const std::shared_ptr<Db> database = db();
-  ASSIGN_OR_RETURN(uint64_t generation, ReadCounter(*database, keys::kGeneration));
   WriteBatch batch(*database);
   batch.Put(Cf::kCatalog, keys::Signature(version.model, version.version), signature.Encode());
-  // Readers reopen at a new generation: a mount then shows the signature.
-  batch.Put(Cf::kMeta, keys::kGeneration, Fixed64String(generation + 1));
-  RETURN_IF_ERROR(database->Write(batch, /*durable=*/true));
-  RETURN_IF_ERROR(database->FlushAll());
+  // A new generation though the version is unchanged: mounts then show it.
+  RETURN_IF_ERROR(CommitCatalogChange(*database, batch));
   return ReloadCatalog();
 }
 
@@ -70,7 +76,6 @@ Status StoreImpl::SetModelAccess(const std::string& model, const ModelAccess& ac
     return Status::InvalidArgument("a model's mode is permission bits, at most 0777");
   }
   const std::shared_ptr<Db> database = db();
-  ASSIGN_OR_RETURN(uint64_t generation, ReadCounter(*database, keys::kGeneration));
   ASSIGN_OR_RETURN(std::optional<std::string> old_value,
                    database->Get(Cf::kCatalog, keys::Model(model)));
   WriteBatch batch(*database);
@@ -99,9 +104,7 @@ Status StoreImpl::SetModelAccess(const std::string& model, const ModelAccess& ac
     if (!access.IsDefault()) access.EncodeTo(value);
     batch.Put(Cf::kCatalog, keys::Model(model), value);
   }
-  batch.Put(Cf::kMeta, keys::kGeneration, Fixed64String(generation + 1));
-  RETURN_IF_ERROR(database->Write(batch, /*durable=*/true));
-  RETURN_IF_ERROR(database->FlushAll());
+  RETURN_IF_ERROR(CommitCatalogChange(*database, batch));
   Logger("store")->info("access of {} set", model);
   return ReloadCatalog();
 }

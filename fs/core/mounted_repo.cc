@@ -92,12 +92,11 @@ MountedRepository::Child MountedRepository::LatestNode(const ModelEntry& model) 
 }
 
 MountedRepository::Child MountedRepository::EntryNode(
-    const std::shared_ptr<const MountedVersion>& version, uint32_t index) {
+    const std::shared_ptr<const MountedVersion>& version, uint32_t index, const Owner& owner) {
   Node node{NodeKind::kEntry, version->record().model, 0, version, index};
   const uint64_t ino = numbers_.Entry(version->record().seq, index);
   // The name of a version in its model directory may vanish; what is inside never changes.
   const double entry_timeout = index == 0 ? options_.listing_timeout : options_.content_timeout;
-  const Owner owner = OwnerOfModel(version->record().model);
   return {
       node,
       {ino, EntryAttributes(*version, index, ino, owner), entry_timeout, options_.content_timeout}};
@@ -130,7 +129,7 @@ Result<MountedRepository::Child> MountedRepository::ModelChild(const CatalogSnap
   if (record == nullptr)
     return Status::NotFound("no version " + std::string(name) + " of " + dir.model);
   ASSIGN_OR_RETURN(std::shared_ptr<const MountedVersion> version, versions_.Get(*record));
-  return EntryNode(version, 0);
+  return EntryNode(version, 0, OwnerOf(model->access, options_.owner));
 }
 
 Result<MountedRepository::Child> MountedRepository::RootChild(std::string_view name,
@@ -166,7 +165,7 @@ Result<MountedRepository::Child> MountedRepository::ResolveChild(const Node& dir
   }
   std::optional<uint32_t> index = dir.version->tree().Child(dir.entry, name);
   if (!index) return Status::NotFound("no " + std::string(name) + " in " + Describe(dir));
-  return EntryNode(dir.version, *index);
+  return EntryNode(dir.version, *index, OwnerOfModel(dir.model));
 }
 
 Result<EntryReply> MountedRepository::Lookup(uint64_t parent, std::string_view name,

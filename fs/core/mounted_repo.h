@@ -153,7 +153,8 @@ class MountedRepository {
   Result<Child> ModelChild(const CatalogSnapshot& catalog, const Node& dir, std::string_view name);
   Child ModelNode(const ModelEntry& model);
   Child LatestNode(const ModelEntry& model);
-  Child EntryNode(const std::shared_ptr<const MountedVersion>& version, uint32_t index);
+  Child EntryNode(const std::shared_ptr<const MountedVersion>& version, uint32_t index,
+                  const Owner& owner);
   Result<AttrReply> AttributesOf(const Node& node, uint64_t ino);
   uint64_t InoOf(const Node& node);
   Result<DirListing> ListRoot(const Caller& caller);

@@ -103,12 +103,13 @@ Result<DirListing> MountedRepository::ListEntry(const Node& dir, uint64_t ino) {
     const ModelEntry* model = snapshot->FindModel(dir.model);
     parent = model == nullptr ? kRootIno : numbers_.Model(model->id);
   }
+  const Owner owner = OwnerOfModel(dir.model);  // once for the listing, not per entry
   DirListing listing;
   listing.reserve(2 + entry.children.size());
   listing.push_back(Dot(".", ino));
   listing.push_back(Dot("..", parent));
   for (uint32_t index : entry.children) {
-    Child child = EntryNode(dir.version, index);
+    Child child = EntryNode(dir.version, index, owner);
     listing.push_back(
         WithReply(dir.version->tree().entry(index).name, std::move(child.node), child.reply));
   }

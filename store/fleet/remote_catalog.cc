@@ -14,13 +14,7 @@ Status DecodeAccessEntries(Decoder& decoder, std::map<std::string, AccessEntry>&
   uint64_t count = 0;
   RETURN_IF_ERROR(decoder.GetCount(3, count));
   for (uint64_t i = 0; i < count; ++i) {
-    AccessEntry entry;
-    uint64_t set = 0;
-    RETURN_IF_ERROR(decoder.GetString(entry.model));
-    ASSIGN_OR_RETURN(entry.access, ModelAccess::DecodeFrom(decoder));
-    RETURN_IF_ERROR(decoder.GetVarint(set));
-    entry.set_ms = UnZigZag(set);
-    RETURN_IF_ERROR(decoder.GetString(entry.origin));
+    ASSIGN_OR_RETURN(AccessEntry entry, AccessEntry::DecodeFrom(decoder));
     access[entry.model] = std::move(entry);
   }
   return Status::Ok();
@@ -45,12 +39,7 @@ std::string RemoteCatalogState::Encode() const {
   for (const std::string& record : records) PutLengthPrefixed(out, record);
   PutLengthPrefixed(out, verified_by);
   PutVarint(out, access.size());
-  for (const auto& [model, entry] : access) {
-    PutLengthPrefixed(out, entry.model);
-    entry.access.EncodeTo(out);
-    PutVarint(out, ZigZag(entry.set_ms));
-    PutLengthPrefixed(out, entry.origin);
-  }
+  for (const auto& [model, entry] : access) entry.EncodeTo(out);
   return out;
 }
 

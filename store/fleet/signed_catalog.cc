@@ -50,15 +50,16 @@ Status DecodeEntries(Decoder& decoder, bool with_origin, std::vector<CatalogEntr
   return Status::Ok();
 }
 
+// In a log record set_ms and origin are the record's own: only model and access.
 void EncodeAccess(const std::vector<AccessEntry>& access, bool in_head, std::string& out) {
   PutVarint(out, access.size());
   for (const AccessEntry& entry : access) {
+    if (in_head) {
+      entry.EncodeTo(out);
+      continue;
+    }
     PutLengthPrefixed(out, entry.model);
     entry.access.EncodeTo(out);
-    if (in_head) {
-      PutVarint(out, ZigZag(entry.set_ms));
-      PutLengthPrefixed(out, entry.origin);
-    }
   }
 }
 
@@ -67,16 +68,12 @@ Status DecodeAccess(Decoder& decoder, bool in_head, std::vector<AccessEntry>& ac
   RETURN_IF_ERROR(decoder.GetCount(2, count));
   access.resize(count);
   for (AccessEntry& entry : access) {
+    if (in_head) {
+      ASSIGN_OR_RETURN(entry, AccessEntry::DecodeFrom(decoder));
+      continue;
+    }
     RETURN_IF_ERROR(decoder.GetString(entry.model));
     ASSIGN_OR_RETURN(entry.access, ModelAccess::DecodeFrom(decoder));
-    if (!in_head) continue;
-    uint64_t set = 0;
-    RETURN_IF_ERROR(decoder.GetVarint(set));
-    entry.set_ms = UnZigZag(set);
-    RETURN_IF_ERROR(decoder.GetString(entry.origin));
-    if (!remote_keys::IsLogRecord(entry.origin)) {
-      return Status::Corruption("catalog access names a malformed log record");
-    }
   }
   return Status::Ok();
 }
@@ -91,6 +88,27 @@ Status Finished(const Decoder& decoder) {
 }
 
 }  // namespace
+
+void AccessEntry::EncodeTo(std::string& out) const {
+  PutLengthPrefixed(out, model);
+  access.EncodeTo(out);
+  PutVarint(out, ZigZag(set_ms));
+  PutLengthPrefixed(out, origin);
+}
+
+Result<AccessEntry> AccessEntry::DecodeFrom(Decoder& decoder) {
+  AccessEntry entry;
+  uint64_t set = 0;
+  RETURN_IF_ERROR(decoder.GetString(entry.model));
+  ASSIGN_OR_RETURN(entry.access, ModelAccess::DecodeFrom(decoder));
+  RETURN_IF_ERROR(decoder.GetVarint(set));
+  entry.set_ms = UnZigZag(set);
+  RETURN_IF_ERROR(decoder.GetString(entry.origin));
+  if (!remote_keys::IsLogRecord(entry.origin)) {
+    return Status::Corruption("catalog access names a malformed log record");
+  }
+  return entry;
+}
 
 std::string LogRecord::Encode() const {
   std::string out;

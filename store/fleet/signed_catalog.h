@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "store/base/coding.h"
 #include "store/base/digest.h"
 #include "store/base/status.h"
 #include "store/catalog/records.h"
@@ -41,6 +42,10 @@ struct AccessEntry {
   bool NewerThan(const AccessEntry& other) const {
     return set_ms != other.set_ms ? set_ms > other.set_ms : origin > other.origin;
   }
+
+  // As heads and a node's saved state keep it: with set_ms and origin.
+  void EncodeTo(std::string& out) const;
+  static Result<AccessEntry> DecodeFrom(Decoder& decoder);
 };
 
 // Records and heads carrying access are format 2, which readers older than
