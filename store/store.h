@@ -24,6 +24,7 @@
 #include "store/catalog/catalog.h"
 #include "store/catalog/records.h"
 #include "store/chunks/chunk_bytes.h"
+#include "store/crypto/keyring.h"
 #include "store/import/import_request.h"
 
 namespace re2po {
@@ -37,6 +38,9 @@ struct StoreOptions {
   std::function<void(const std::string&)> on_lock_wait;
   size_t cache_bytes = size_t{256} << 20;  // decompressed chunk cache
   size_t cache_shards = 16;
+  // Keys of protected models (codec 4); without one, their chunks read as
+  // PermissionDenied.
+  std::shared_ptr<const Keyring> keyring;
 };
 
 struct GcSummary {
@@ -57,6 +61,9 @@ struct VerifyReport {
   uint64_t chunks_checked = 0;
   uint64_t bytes_checked = 0;
   uint64_t files_checked = 0;
+  // Chunks of protected models whose key the keyring lacks: neither checked
+  // nor damaged.
+  uint64_t sealed_unchecked = 0;
   std::vector<DamagedChunk> damaged;
   bool ok() const { return damaged.empty(); }
 };

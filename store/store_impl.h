@@ -75,7 +75,8 @@ class StoreImpl final : public Store {
   std::mutex reopen_mutex_;           // held across a reader's reopen (and db_fingerprint_)
   mutable std::mutex db_mutex_;       // guards the pointer only
   std::shared_ptr<Db> db_;
-  std::string db_fingerprint_;  // readers: the state db_ was opened at
+  std::string db_fingerprint_;              // readers: the state db_ was opened at
+  std::shared_ptr<const Keyring> keyring_;  // may be null
   Result<ChunkBytes> BaseChunk(const Digest& base) const;
   Result<ChunkBytes> FetchChunkUncounted(const Digest& chunk, ChunkCheck check,
                                          bool base_of_delta) const;

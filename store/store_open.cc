@@ -87,6 +87,7 @@ StoreImpl::StoreImpl(fs::path dir, std::unique_ptr<WriterLock> lock, std::unique
       lock_(std::move(lock)),
       db_(std::move(db)),
       db_fingerprint_(std::move(fingerprint)),
+      keyring_(options.keyring),
       // Each shard must hold several 1 MiB tensor pieces to be of any use.
       cache_(options.cache_bytes,
              std::clamp<size_t>(options.cache_bytes / (8 << 20), 1, options.cache_shards)) {}

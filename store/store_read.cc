@@ -51,8 +51,9 @@ Result<ChunkBytes> StoreImpl::FetchChunkUncounted(const Digest& digest, ChunkChe
   if (!value.ok()) return value.status().WithContext(context);
   if (!value->has_value()) return Status::NotFound(context + " is missing from the store");
   fetch_counters_.AddBytes((*value)->view().size());
-  auto decoded = DecodeChunkValue(digest, (*value)->view(), check, base_of_delta,
-                                  [this](const Digest& base) { return BaseChunk(base); });
+  auto decoded = DecodeChunkValue(
+      digest, (*value)->view(), check, base_of_delta,
+      [this](const Digest& base) { return BaseChunk(base); }, keyring_.get());
   if (!decoded.ok()) return decoded.status().WithContext(context);
   return decoded;
 }

@@ -120,6 +120,10 @@ Status Apply(const std::string& option, MountOptions& options) {
       options.access_log_path = std::filesystem::absolute(value, ec);
       if (ec) return Status::InvalidArgument("bad path: " + ec.message());
     }
+  } else if (key == "keyring" && !value.empty()) {
+    std::error_code ec;
+    options.keyring = std::filesystem::absolute(value, ec);
+    if (ec) return Status::InvalidArgument("bad path: " + ec.message());
   } else if (key == "metrics" && !value.empty()) {
     if (value == "off") {
       options.metrics.reset();

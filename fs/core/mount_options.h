@@ -65,12 +65,15 @@ struct MountOptions {
   std::filesystem::path access_log_path;
   // -o metrics=ADDR|off: the Prometheus endpoint; none by default.
   std::optional<ListenAddress> metrics;
+  // -o keyring=PATH: keys of protected models; without one, opening a
+  // protected model's files is EACCES.
+  std::filesystem::path keyring;
 };
 
 // Applies a mount(8)-style option list ("ro,cache_size=1G,allow_other") to
 // `base`. Understands cache_size=SIZE and whole_file_readahead=SIZE (bytes, or
 // with K/M/G/T, KiB..., KB...: all powers of 1024), allow_other, log_level=, log_file=, ro,
-// access_log=PATH|off, metrics=ADDR|off;
+// access_log=PATH|off, metrics=ADDR|off, keyring=PATH;
 // for remotes endpoint=, cache_dir=, cache_size_max=SIZE, trust=, timeout=SECONDS, user_agent=,
 // prefetch=MODEL[@VERSION] (repeatable, or several joined by ':'); accepts
 // and drops what mount(8) and systemd pass for every filesystem (rw, defaults, auto, noauto, user,

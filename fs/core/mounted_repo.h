@@ -51,6 +51,9 @@ struct RepoOptions {
   // Count requests, bytes, latencies and opens per model for a metrics
   // endpoint; off, the FUSE callbacks do none of it.
   bool metrics = false;
+  // Keys of protected models: a file of a version sealed by a key not in
+  // it (or with none) opens as PermissionDenied, which the FUSE edge logs.
+  std::shared_ptr<const Keyring> keyring;
 };
 
 // What lookup and readdirplus hand to the kernel.
@@ -164,6 +167,8 @@ class MountedRepository {
   Result<std::optional<std::string>> SignatureXattr(const Node& node);
   void ReadAheadIfSequential(const OpenFile& file, uint64_t offset, uint64_t end);
   void LogOpen(const Node& node, const Recipe& recipe, const Caller& caller);
+  // PermissionDenied when `record` is protected by a key the keyring lacks.
+  Status CheckKey(const VersionRecord& record);
   std::string_view ServedFrom(const Recipe& recipe) const;
   void CatalogRefreshed(const CatalogSnapshot& catalog);
 

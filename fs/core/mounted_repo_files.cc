@@ -58,11 +58,22 @@ void MountedRepository::LogOpen(const Node& node, const Recipe& recipe, const Ca
   access_log_->Submit(std::move(access));
 }
 
+Status MountedRepository::CheckKey(const VersionRecord& record) {
+  if (!record.protection) return Status::Ok();
+  const VersionProtection& protection = *record.protection;
+  if (options_.keyring && options_.keyring->FindById(protection.key_id)) return Status::Ok();
+  return Status::PermissionDenied(
+      record.model + "@" + std::to_string(record.version) + " is protected by key " +
+      protection.key_name + " (id " + HexOf(protection.key_id) + "), which this mount's keyring " +
+      (options_.keyring ? "lacks" : "does not hold: none was given") + " (-o keyring=FILE)");
+}
+
 Result<std::unique_ptr<OpenFile>> MountedRepository::Open(uint64_t ino, const Caller& caller) {
   ASSIGN_OR_RETURN(Node node, NodeOf(ino));
   if (node.kind != NodeKind::kEntry || node.tree_entry().type != EntryType::kFile) {
     return Status::InvalidArgument(Describe(node) + " is not a regular file");
   }
+  RETURN_IF_ERROR(CheckKey(node.version->record()));
   const TreeEntry& entry = node.tree_entry();
   Result<std::shared_ptr<const Recipe>> recipe = store_->FileRecipe(entry.digest);
   if (!recipe.ok()) {

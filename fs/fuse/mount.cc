@@ -76,7 +76,14 @@ Result<MountOptions> Normalize(const MountOptions& given) {
   return options;
 }
 
-Result<std::unique_ptr<Store>> OpenStore(const MountOptions& options) {
+Result<std::shared_ptr<const Keyring>> LoadKeyring(const MountOptions& options) {
+  if (options.keyring.empty()) return std::shared_ptr<const Keyring>();
+  ASSIGN_OR_RETURN(Keyring keyring, Keyring::Load(options.keyring));
+  return std::make_shared<const Keyring>(std::move(keyring));
+}
+
+Result<std::unique_ptr<Store>> OpenStore(const MountOptions& options,
+                                         std::shared_ptr<const Keyring> keyring) {
   if (!options.remote.url.empty()) {
     NodeSpec node;
     node.remote.url = options.remote.url;
@@ -87,18 +94,22 @@ Result<std::unique_ptr<Store>> OpenStore(const MountOptions& options) {
     node.cache_max_bytes = options.remote.cache_max_bytes;
     node.trust = options.remote.trust;
     node.memory_cache_bytes = options.cache_bytes;
+    node.keyring = std::move(keyring);
     return OpenNode(node);
   }
   StoreOptions store_options;
   store_options.dir = options.store_dir;
   store_options.writer = false;  // read-only, reopened to catch up: never blocks an import
   store_options.cache_bytes = options.cache_bytes;
+  store_options.keyring = std::move(keyring);
   return Store::Open(store_options);
 }
 
 Result<std::unique_ptr<MountedRepository>> OpenRepository(const MountOptions& options) {
-  ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(options));
+  ASSIGN_OR_RETURN(std::shared_ptr<const Keyring> keyring, LoadKeyring(options));
+  ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(options, keyring));
   RepoOptions repo_options;
+  repo_options.keyring = std::move(keyring);
   repo_options.owner = {::getuid(), ::getgid(), std::nullopt};
   repo_options.mounted_ns = NowNs();
   repo_options.whole_file_readahead =

@@ -26,6 +26,7 @@ Status GetUint32(Decoder& decoder, std::optional<uint32_t>& value) {
 }
 
 constexpr uint8_t kProvenanceFormat = 1;
+constexpr uint8_t kProtectionFormat = 1;
 constexpr uint8_t kSignatureFormat = 1;
 
 void EncodeProvenance(const VersionProvenance& provenance, std::string& out) {
@@ -66,7 +67,29 @@ Status DecodeProvenance(Decoder& decoder, VersionProvenance& provenance) {
   RETURN_IF_ERROR(decoder.GetCount(32, count));
   provenance.delta_base_files.resize(count);
   for (Digest& file : provenance.delta_base_files) RETURN_IF_ERROR(decoder.GetDigest(file));
-  if (!decoder.done()) return Status::Corruption("version record has trailing bytes");
+  return Status::Ok();
+}
+
+constexpr size_t kKeyIdBytes = 16;
+
+void EncodeProtection(const VersionProtection& protection, std::string& out) {
+  out.push_back(static_cast<char>(kProtectionFormat));
+  PutLengthPrefixed(out, protection.key_name);
+  out.append(protection.key_id);
+}
+
+Status DecodeProtection(Decoder& decoder, std::optional<VersionProtection>& protection) {
+  uint8_t format = 0;
+  std::string_view key_id;
+  VersionProtection decoded;
+  RETURN_IF_ERROR(decoder.GetByte(format));
+  if (format != kProtectionFormat) {
+    return Status::Unsupported("version protection format " + std::to_string(format));
+  }
+  RETURN_IF_ERROR(decoder.GetString(decoded.key_name));
+  RETURN_IF_ERROR(decoder.GetBytes(kKeyIdBytes, key_id));
+  decoded.key_id = std::string(key_id);
+  protection = std::move(decoded);
   return Status::Ok();
 }
 
@@ -114,7 +137,9 @@ std::string VersionRecord::Encode() const {
   PutVarint(out, new_bytes);
   PutVarint(out, file_count);
   out.append(digest.view());
-  if (!provenance.empty()) EncodeProvenance(provenance, out);
+  // Protection follows provenance, so a protected record carries both.
+  if (!provenance.empty() || protection) EncodeProvenance(provenance, out);
+  if (protection) EncodeProtection(*protection, out);
   return out;
 }
 
@@ -196,6 +221,8 @@ Result<VersionRecord> VersionRecord::Decode(std::string_view model, uint64_t ver
   RETURN_IF_ERROR(decoder.GetDigest(record.digest));
   // Appended, so readers from before provenance read these records too.
   if (!decoder.done()) RETURN_IF_ERROR(DecodeProvenance(decoder, record.provenance));
+  if (!decoder.done()) RETURN_IF_ERROR(DecodeProtection(decoder, record.protection));
+  if (!decoder.done()) return Status::Corruption("version record has trailing bytes");
   return record;
 }
 

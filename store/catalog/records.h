@@ -59,6 +59,15 @@ struct VersionProvenance {
   friend bool operator==(const VersionProvenance&, const VersionProvenance&) = default;
 };
 
+// A protected version: the key its chunks are sealed by and its chunks and
+// files are named by (store/crypto/sealing_key.h). The name is what the
+// admin gave; the id is what a node matches against its keyring.
+struct VersionProtection {
+  std::string key_name;
+  std::string key_id;  // 16 raw bytes
+  friend bool operator==(const VersionProtection&, const VersionProtection&) = default;
+};
+
 struct VersionRecord {
   std::string model;
   uint64_t version = 0;
@@ -71,6 +80,7 @@ struct VersionRecord {
   uint64_t file_count = 0;
   Digest digest;  // Merkle root over the tree: the version's unique id
   VersionProvenance provenance;
+  std::optional<VersionProtection> protection;
 
   std::string Encode() const;
   static Result<VersionRecord> Decode(std::string_view model, uint64_t version,

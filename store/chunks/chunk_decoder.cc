@@ -9,15 +9,20 @@
 namespace re2po {
 namespace {
 
-// The checksum catches damage at a fraction of SHA-256's cost; values
-// written before checksums existed, and full checks, re-hash the whole chunk.
+using Buffer = std::shared_ptr<std::vector<uint8_t>>;
+
+// The checksum catches damage at a fraction of a hash's cost; values
+// written before checksums existed, and full checks, re-hash the whole
+// chunk: SHA-256, or the keyed name for a sealed chunk.
 Status CheckDecoded(const Digest& name, const ChunkValue& parsed, std::span<const uint8_t> bytes,
-                    ChunkCheck check) {
+                    ChunkCheck check, const SealingKey* key) {
   if (parsed.checksum && *parsed.checksum != ChunkChecksum(name, bytes)) {
     return Status::Corruption("chunk content does not match its checksum");
   }
-  if ((check == ChunkCheck::kFull || !parsed.checksum) && Sha256Of(bytes) != name) {
-    return Status::Corruption("chunk content does not match its digest");
+  if (check == ChunkCheck::kFull || !parsed.checksum) {
+    if ((key ? key->NameOf(bytes) : Sha256Of(bytes)) != name) {
+      return Status::Corruption("chunk content does not match its digest");
+    }
   }
   return Status::Ok();
 }
@@ -36,19 +41,61 @@ Status ApplyDelta(std::string_view payload, std::vector<uint8_t>& bytes,
   return Status::Ok();
 }
 
-}  // namespace
-
-Result<ChunkBytes> DecodeChunkValue(const Digest& name, std::string_view value, ChunkCheck check,
-                                    bool base_of_delta, const BaseChunkFn& base_chunk) {
-  ASSIGN_OR_RETURN(ChunkValue parsed, ParseChunkValue(value));
-  std::shared_ptr<std::vector<uint8_t>> bytes = ChunkBufferPool::Instance().Take(parsed.raw_size);
+// Codecs 0-3 into a pooled buffer of the raw size.
+Result<Buffer> DecodeUnsealed(const ChunkValue& parsed, bool base_of_delta,
+                              const BaseChunkFn& base_chunk) {
+  Buffer bytes = ChunkBufferPool::Instance().Take(parsed.raw_size);
   if (parsed.codec != CodecId::kDelta) {
     RETURN_IF_ERROR(DecodeChunk(parsed.codec, parsed.payload, *bytes));
   } else {
     if (base_of_delta) return Status::Corruption("the base of a delta chunk is a delta chunk");
     RETURN_IF_ERROR(ApplyDelta(parsed.payload, *bytes, base_chunk));
   }
-  RETURN_IF_ERROR(CheckDecoded(name, parsed, *bytes, check));
+  return bytes;
+}
+
+Result<const SealingKey*> KeyFor(std::string_view sealed, const Keyring* keyring) {
+  ASSIGN_OR_RETURN(std::string_view key_id, SealedKeyId(sealed));
+  const SealingKey* key = keyring ? keyring->FindById(key_id) : nullptr;
+  if (key) return key;
+  return Status::PermissionDenied("the chunk is sealed by key id " + HexOf(key_id) + ", which " +
+                                  (keyring ? "the keyring lacks" : "needs a keyring"));
+}
+
+Result<ChunkBytes> DecodeSealed(const Digest& name, const ChunkValue& outer, ChunkCheck check,
+                                bool base_of_delta, const BaseChunkFn& base_chunk,
+                                const Keyring* keyring) {
+  ASSIGN_OR_RETURN(const SealingKey* key, KeyFor(outer.payload, keyring));
+  // The buffer is taken, not borrowed: a sealed delta's base is opened on
+  // this thread too, after the delta's own plaintext is decoded.
+  thread_local std::string spare;
+  std::string plaintext = std::move(spare);
+  Result<std::string_view> opened = key->Open(name, outer.payload, plaintext);
+  Result<ChunkBytes> decoded = [&]() -> Result<ChunkBytes> {
+    RETURN_IF_ERROR(opened.status());
+    ASSIGN_OR_RETURN(ChunkValue inner, ParseChunkValue(*opened));
+    if (inner.codec == CodecId::kSealed || inner.raw_size != outer.raw_size) {
+      return Status::Corruption("a sealed chunk holds a chunk of another kind or size");
+    }
+    ASSIGN_OR_RETURN(Buffer bytes, DecodeUnsealed(inner, base_of_delta, base_chunk));
+    RETURN_IF_ERROR(CheckDecoded(name, inner, *bytes, check, key));
+    return ChunkBytes(std::move(bytes));
+  }();
+  spare = std::move(plaintext);
+  return decoded;
+}
+
+}  // namespace
+
+Result<ChunkBytes> DecodeChunkValue(const Digest& name, std::string_view value, ChunkCheck check,
+                                    bool base_of_delta, const BaseChunkFn& base_chunk,
+                                    const Keyring* keyring) {
+  ASSIGN_OR_RETURN(ChunkValue parsed, ParseChunkValue(value));
+  if (parsed.codec == CodecId::kSealed) {
+    return DecodeSealed(name, parsed, check, base_of_delta, base_chunk, keyring);
+  }
+  ASSIGN_OR_RETURN(Buffer bytes, DecodeUnsealed(parsed, base_of_delta, base_chunk));
+  RETURN_IF_ERROR(CheckDecoded(name, parsed, *bytes, check, nullptr));
   return ChunkBytes(std::move(bytes));
 }
 

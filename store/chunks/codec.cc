@@ -138,12 +138,21 @@ Result<DeltaPayload> ParseDeltaPayload(std::string_view payload) {
   DeltaPayload parsed;
   ASSIGN_OR_RETURN(parsed.base, Digest::FromView(payload.substr(0, 32)));
   parsed.inner = static_cast<CodecId>(static_cast<uint8_t>(payload[32]));
-  if (parsed.inner == CodecId::kDelta || static_cast<uint8_t>(parsed.inner) > 3) {
+  if (parsed.inner == CodecId::kDelta || parsed.inner == CodecId::kSealed ||
+      static_cast<uint8_t>(parsed.inner) > 4) {
     return Status::Corruption("delta chunk with inner codec " +
                               std::to_string(static_cast<int>(parsed.inner)));
   }
   parsed.inner_payload = payload.substr(33);
   return parsed;
+}
+
+std::string SealChunkValue(const Digest& name, uint64_t raw_size, std::string_view inner_value,
+                           const SealingKey& key) {
+  std::string value(1, static_cast<char>(CodecId::kSealed));
+  PutVarint(value, raw_size);
+  value += key.Seal(name, inner_value);
+  return value;
 }
 
 void XorInto(std::span<uint8_t> out, std::span<const uint8_t> base) {
@@ -194,6 +203,8 @@ Status DecodeChunk(CodecId codec, std::string_view payload, std::span<uint8_t> o
       return DecodeBytePlanes(payload, out);
     case CodecId::kDelta:
       return Status::Corruption("a delta chunk decodes only against its base");
+    case CodecId::kSealed:
+      return Status::Corruption("a sealed chunk decodes only with its key");
   }
   return Status::Corruption("unknown codec id " + std::to_string(static_cast<int>(codec)));
 }

@@ -11,10 +11,11 @@
 #include "store/base/digest.h"
 #include "store/base/dtype.h"
 #include "store/base/status.h"
+#include "store/crypto/sealing_key.h"
 
 namespace re2po {
 
-enum class CodecId : uint8_t { kRaw = 0, kZstd = 1, kBytePlanes = 2, kDelta = 3 };
+enum class CodecId : uint8_t { kRaw = 0, kZstd = 1, kBytePlanes = 2, kDelta = 3, kSealed = 4 };
 
 // Set in the codec byte of values that carry a checksum of their raw bytes.
 inline constexpr uint8_t kChecksumFlag = 0x80;
@@ -54,6 +55,13 @@ struct DeltaPayload {
 };
 Result<DeltaPayload> ParseDeltaPayload(std::string_view payload);
 
+// Codec 4: a chunk of a protected model. The payload is `inner_value` (a
+// whole chunk value of another codec, with its checksum) sealed by `key`
+// (store/crypto/sealing_key.h); the header keeps only the raw size, since a
+// checksum of the plaintext would let anyone confirm a guess of it.
+std::string SealChunkValue(const Digest& name, uint64_t raw_size, std::string_view inner_value,
+                           const SealingKey& key);
+
 // out[i] ^= base[i] over the shorter of the two.
 void XorInto(std::span<uint8_t> out, std::span<const uint8_t> base);
 
@@ -67,7 +75,8 @@ struct ChunkValue {
 Result<ChunkValue> ParseChunkValue(std::string_view value);
 
 // Decodes into `out`, which must have exactly the raw size. Not for codec 3,
-// whose base the store fetches (store_read.cc).
+// whose base the store fetches (store_read.cc), nor codec 4, which needs a
+// key (store/chunks/chunk_decoder.h).
 Status DecodeChunk(CodecId codec, std::string_view payload, std::span<uint8_t> out);
 
 // XXH3-64 of a chunk's raw bytes, seeded with its name, so that a value

@@ -321,8 +321,9 @@ Result<ChunkBytes> NodeStore::BaseChunk(const Digest& base) {
 
 Result<ChunkBytes> NodeStore::Decode(const Digest& chunk, std::string_view value, ChunkCheck check,
                                      bool base_of_delta) {
-  return DecodeChunkValue(chunk, value, check, base_of_delta,
-                          [this](const Digest& base) { return BaseChunk(base); });
+  return DecodeChunkValue(
+      chunk, value, check, base_of_delta, [this](const Digest& base) { return BaseChunk(base); },
+      options_.keyring.get());
 }
 
 // From the node cache, else from the remote. A cached value that no longer

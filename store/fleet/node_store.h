@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "store/crypto/ed25519.h"
+#include "store/crypto/keyring.h"
 #include "store/remote/object_store.h"
 #include "store/store.h"
 
@@ -24,6 +25,9 @@ struct NodeOptions {
   std::optional<uint64_t> cache_max_bytes;  // NodeCacheOptions::max_bytes
   // Catalogs must be signed by this key; without it nothing is verified.
   std::optional<PublicKey> trust;
+  // Keys of protected models; without one, their chunks are fetched only
+  // to be refused.
+  std::shared_ptr<const Keyring> keyring;
   size_t memory_cache_bytes = size_t{256} << 20;  // decoded chunks
   // Refresh() asks the remote at most this often.
   std::chrono::milliseconds poll_every{2000};

@@ -94,6 +94,7 @@ Result<std::unique_ptr<Store>> OpenNode(const NodeSpec& spec) {
   options.cache_dir = spec.cache_dir.empty() ? DefaultCacheDir(spec.remote.url) : spec.cache_dir;
   options.cache_max_bytes = spec.cache_max_bytes;
   options.memory_cache_bytes = spec.memory_cache_bytes;
+  options.keyring = spec.keyring;
   if (!spec.trust.empty()) {
     ASSIGN_OR_RETURN(PublicKey trust, PublicKey::Load(spec.trust));
     options.trust = std::move(trust);

@@ -32,6 +32,7 @@ struct NodeSpec {
   std::optional<uint64_t> cache_max_bytes;  // none: the cache's recorded bound
   std::filesystem::path trust;              // a public key file; empty: nothing verified
   size_t memory_cache_bytes = size_t{256} << 20;
+  std::shared_ptr<const Keyring> keyring;  // for protected models
 };
 
 // /var/cache/re2po/<bucket and prefix, made a file name>.

@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "store/base/coding.h"
 #include "store/hooks/test_hooks.h"
 
 namespace re2po {
@@ -18,17 +19,29 @@ constexpr double kDeltaKeepRatio = 0.9;
 }  // namespace
 
 ChunkWriter::ChunkWriter(Db& db, CodecOptions codec, unsigned threads,
-                         std::function<Status(uint64_t)> space_check, ChunkReader read_chunk)
+                         std::function<Status(uint64_t)> space_check, ChunkReader read_chunk,
+                         const SealingKey* seal)
     : db_(db),
       codec_(codec),
       space_check_(std::move(space_check)),
       read_chunk_(std::move(read_chunk)),
-      threads_(std::max(1u, threads)) {}
+      threads_(std::max(1u, threads)),
+      seal_(seal) {}
+
+bool ChunkWriter::SealedAlike(const Digest& base) const {
+  Result<std::optional<std::string>> value = db_.Get(Cf::kChunks, base.view());
+  if (!value.ok() || !value->has_value()) return false;
+  Result<ChunkValue> parsed = ParseChunkValue(**value);
+  if (!parsed.ok()) return false;
+  if (parsed->codec != CodecId::kSealed) return seal_ == nullptr;
+  Result<std::string_view> key_id = SealedKeyId(parsed->payload);
+  return seal_ != nullptr && key_id.ok() && *key_id == seal_->id();
+}
 
 void ChunkWriter::TryDelta(ByteSpan data, const PlannedChunk& chunk, const Digest& base,
                            Work& work) {
   // A base that cannot be read now is no base: the chunk is stored whole.
-  if (!read_chunk_) return;
+  if (!read_chunk_ || !SealedAlike(base)) return;
   Result<ChunkBytes> base_bytes = read_chunk_(base);
   if (!base_bytes.ok() || (*base_bytes)->size() != data.size()) return;
   size_t payload_size = 0;
@@ -43,11 +56,18 @@ void ChunkWriter::TryDelta(ByteSpan data, const PlannedChunk& chunk, const Diges
   work.base = base;
 }
 
+void ChunkWriter::Seal(size_t raw_size, Work& work) const {
+  std::string header(1, '\0');  // what precedes the payload: codec byte, raw size
+  PutVarint(header, raw_size);
+  work.value = SealChunkValue(work.digest, raw_size, work.value, *seal_);
+  work.payload_size = work.value.size() - header.size();
+}
+
 void ChunkWriter::ProcessRange(ByteSpan bytes, std::span<const PlannedChunk> chunks,
                                std::span<const std::optional<Digest>> bases, std::span<Work> work) {
   for (size_t i = 0; i < chunks.size(); ++i) {
     ByteSpan data = bytes.subspan(chunks[i].offset, chunks[i].length);
-    work[i].digest = Sha256Of(data);
+    work[i].digest = seal_ ? seal_->NameOf(data) : Sha256Of(data);
     auto known = db_.Contains(Cf::kChunkInfo, work[i].digest.view());
     work[i].known = known.ok() && *known;
     if (!work[i].known) {
@@ -56,6 +76,7 @@ void ChunkWriter::ProcessRange(ByteSpan bytes, std::span<const PlannedChunk> chu
       if (!bases.empty() && bases[i] && *bases[i] != work[i].digest) {
         TryDelta(data, chunks[i], *bases[i], work[i]);
       }
+      if (seal_) Seal(data.size(), work[i]);
     }
     CrashPointChunkBytes(data.size());
   }

@@ -35,9 +35,11 @@ using ChunkReader = std::function<Result<ChunkBytes>(const Digest&)>;
 class ChunkWriter {
  public:
   // `space_check` is asked before each write whether that many bytes fit;
-  // `read_chunk` fetches the bases of delta chunks.
+  // `read_chunk` fetches the bases of delta chunks; `seal`, when set, names
+  // and seals every chunk (a protected import).
   ChunkWriter(Db& db, CodecOptions codec, unsigned threads,
-              std::function<Status(uint64_t)> space_check, ChunkReader read_chunk);
+              std::function<Status(uint64_t)> space_check, ChunkReader read_chunk,
+              const SealingKey* seal = nullptr);
 
   // Stores the chunks of `bytes` cut as `chunks`; `bases` is empty or holds
   // for each chunk the one it may be stored against (store/import/delta_bases.h);
@@ -62,6 +64,12 @@ class ChunkWriter {
                      uint64_t window_bytes);
   // Replaces work.value by a delta against `base` when that is smaller.
   void TryDelta(ByteSpan data, const PlannedChunk& chunk, const Digest& base, Work& work);
+  // A sealed chunk is stored against chunks sealed by the same key only,
+  // an open one against open ones only: anything else would leak which
+  // tensors a protected model shares, or make an open model need a key.
+  bool SealedAlike(const Digest& base) const;
+  // Replaces work.value by its sealed form (codec 4).
+  void Seal(size_t raw_size, Work& work) const;
   // Builds the batch of new chunks (on the caller's thread, which owns the
   // dedup set) and returns it for writing.
   std::unique_ptr<WriteBatch> BatchWindow(std::span<const PlannedChunk> chunks,
@@ -72,6 +80,7 @@ class ChunkWriter {
   std::function<Status(uint64_t)> space_check_;
   ChunkReader read_chunk_;
   unsigned threads_;
+  const SealingKey* seal_;
   std::unordered_set<Digest, DigestHash> written_;  // by this import, maybe not yet flushed
   ChunkWriterStats stats_;
 };

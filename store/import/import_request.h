@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +29,9 @@ struct ImportRequest {
   // same name, type and shape when that is smaller (store/import/delta_bases.h).
   bool delta = true;
   CodecOptions codec;
+  // A protected import: every chunk sealed by this key (codec 4), chunks and
+  // files named by it, deltas only against chunks it sealed.
+  std::shared_ptr<const SealingKey> protect;
   ProgressFn progress;
 };
 

@@ -45,7 +45,7 @@ class FileStorer {
         writer_(
             target.db, request.codec, std::max(1u, std::thread::hardware_concurrency()),
             [dir = target.dir](uint64_t bytes) { return CheckFreeSpace(dir, bytes); },
-            target.read_chunk),
+            target.read_chunk, request.protect.get()),
         bases_(target.db) {}
 
   Status Store(const FilePlan& plan, TreeEntry& entry) {
@@ -54,7 +54,11 @@ class FileStorer {
     // rather than before it: a new file, the common case, is then stored in
     // the time of the slower of the two. A file that turns out to be stored
     // already wrote nothing, since the store had all its chunks.
-    auto digest = std::async(std::launch::async, [bytes] { return Sha256Of(bytes); });
+    // A protected file is named by its key, as its chunks are, so it is
+    // shared only with files protected by the same key.
+    const SealingKey* seal = request_.protect.get();
+    auto digest = std::async(
+        std::launch::async, [bytes, seal] { return seal ? seal->NameOf(bytes) : Sha256Of(bytes); });
     std::unique_ptr<Chunker> chunker =
         plan.format == "generic" ? MakeGenericChunker() : MakeTensorAwareChunker();
     std::vector<PlannedChunk> chunks = chunker->Cut(bytes, plan.segments);
@@ -180,6 +184,10 @@ Result<ImportSummary> ImportVersion(const ImportTarget& target, const CatalogSna
   record.provenance.user = CurrentUserName();
   record.provenance.host = CurrentHostName();
   record.provenance.tool = ToolVersion();
+  if (request.protect) {
+    record.protection =
+        VersionProtection{request.protect->name(), std::string(request.protect->id())};
+  }
   record.provenance.parent = std::move(parent);
   const std::set<Digest>& base_files = storer.base_files();
   record.provenance.delta_base_files.assign(base_files.begin(), base_files.end());

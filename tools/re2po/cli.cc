@@ -46,6 +46,11 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions& global) {
       ->type_name("SECONDS")
       ->multi_option_policy(kLastWins)
       ->group(kGroup);
+  app.add_option("--keyring", global.keyring,
+                 "keyring of protected models' keys (default: $RE2PO_KEYRING, else none)")
+      ->type_name("FILE")
+      ->multi_option_policy(kLastWins)
+      ->group(kGroup);
 }
 
 std::string LogLevelOr(const GlobalOptions& global, const std::string& fallback) {
@@ -67,8 +72,17 @@ fs::path StoreDir(const GlobalOptions& options) {
   return DefaultStoreDir();
 }
 
+Result<std::shared_ptr<const Keyring>> LoadKeyring(const GlobalOptions& options) {
+  std::string path = options.keyring;
+  if (const char* env = std::getenv("RE2PO_KEYRING"); path.empty() && env) path = env;
+  if (path.empty()) return std::shared_ptr<const Keyring>();
+  ASSIGN_OR_RETURN(Keyring keyring, Keyring::Load(path));
+  return std::make_shared<const Keyring>(std::move(keyring));
+}
+
 Result<std::unique_ptr<Store>> OpenStore(const GlobalOptions& options, bool writer) {
   StoreOptions store_options;
+  ASSIGN_OR_RETURN(store_options.keyring, LoadKeyring(options));
   store_options.dir = StoreDir(options);
   store_options.writer = writer;
   store_options.lock_timeout = std::chrono::seconds(options.lock_timeout_seconds);

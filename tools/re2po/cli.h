@@ -28,6 +28,7 @@ struct GlobalOptions {
   std::string store;      // --store, else RE2PO_STORE, else DefaultStoreDir()
   std::string log_level;  // --log-level; empty when not given (see LogLevelOr)
   int lock_timeout_seconds = 300;
+  std::string keyring;  // --keyring, else RE2PO_KEYRING; empty: none
 };
 
 // Declares the global options on `app` (the program, and each command so
@@ -65,6 +66,9 @@ int ExitStatus(const Status& status);
 
 std::filesystem::path DefaultStoreDir();
 std::filesystem::path StoreDir(const GlobalOptions& options);
+// The keyring named by --keyring or RE2PO_KEYRING, loaded; null when none is.
+Result<std::shared_ptr<const Keyring>> LoadKeyring(const GlobalOptions& options);
+// Opens the store with the keyring, if one is named.
 Result<std::unique_ptr<Store>> OpenStore(const GlobalOptions& options, bool writer);
 
 std::string HumanBytes(uint64_t bytes);

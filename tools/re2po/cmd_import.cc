@@ -32,6 +32,7 @@ nlohmann::json SummaryJson(const ImportSummary& summary) {
   return {{"model", v.model},
           {"version", v.version},
           {"digest", v.digest.Hex()},
+          {"protected_by", v.protection ? v.protection->key_name : ""},
           {"files", v.file_count},
           {"logical_bytes", v.logical_bytes},
           {"new_bytes", v.new_bytes},
@@ -50,8 +51,9 @@ nlohmann::json SummaryJson(const ImportSummary& summary) {
 void PrintSummary(const ImportSummary& summary) {
   const VersionRecord& v = summary.version;
   double seconds = std::max(summary.seconds, 1e-9);
-  std::cout << "imported " << v.model << "@" << v.version << " (" << v.digest.ShortHex() << ")\n"
-            << "  files:          " << v.file_count << "\n"
+  std::cout << "imported " << v.model << "@" << v.version << " (" << v.digest.ShortHex() << ")\n";
+  if (v.protection) std::cout << "  protected by:   key " << v.protection->key_name << "\n";
+  std::cout << "  files:          " << v.file_count << "\n"
             << "  logical bytes:  " << HumanBytes(v.logical_bytes) << "\n"
             << "  newly stored:   " << HumanBytes(v.new_bytes) << " ("
             << HumanBytes(summary.new_raw_bytes) << " before compression)\n";
@@ -98,8 +100,23 @@ Result<ImportRequest> RequestOf(const ImportArgs& args) {
 
 }  // namespace
 
+// The key --protect names, from the keyring the global options name.
+Result<std::shared_ptr<const SealingKey>> ProtectingKey(const GlobalOptions& global,
+                                                        const std::string& name) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const Keyring> keyring, LoadKeyring(global));
+  if (!keyring) {
+    return Status::InvalidArgument("--protect " + name +
+                                   " needs a keyring: --keyring FILE or RE2PO_KEYRING");
+  }
+  ASSIGN_OR_RETURN(const SealingKey* key, keyring->Find(name));
+  return std::make_shared<const SealingKey>(*key);
+}
+
 Status RunImport(const GlobalOptions& global, const ImportArgs& args) {
   ASSIGN_OR_RETURN(ImportRequest request, RequestOf(args));
+  if (!args.protect.empty()) {
+    ASSIGN_OR_RETURN(request.protect, ProtectingKey(global, args.protect));
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(global, /*writer=*/true));
   Progress progress("importing " + args.target);
   request.progress = progress.Fn();
@@ -134,6 +151,11 @@ void RegisterImport(CLI::App& app, CommandFn& chosen) {
                   "store changed tensors whole, not as differences from earlier ones");
   import.add_option("--zstd-level", args->zstd_level, "zstd level for chunks (default 1)")
       ->type_name("N");
+  import
+      .add_option("--protect", args->protect,
+                  "seal every chunk with this key of the keyring (AES-256-GCM): only "
+                  "holders of the key can read the version")
+      ->type_name("KEY");
   import.add_flag("--json", args->json, "print the summary as JSON");
 }
 

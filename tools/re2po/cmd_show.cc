@@ -102,6 +102,10 @@ void PrintProvenance(const nlohmann::json& p) {
     std::cout << "  imported: by " << p["imported_by"].get<std::string>() << " on "
               << p["host"].get<std::string>() << " with " << p["tool"].get<std::string>() << "\n";
   }
+  if (!p["protected_by"].is_null()) {
+    std::cout << "  protected: by key " << p["protected_by"]["key"].get<std::string>() << " (id "
+              << p["protected_by"]["key_id"].get<std::string>() << ")\n";
+  }
   if (!p["parent"].is_null()) {
     std::cout << "  parent:   " << p["parent"]["version"].get<std::string>() << " ("
               << p["parent"]["id"].get<std::string>() << ")\n";

@@ -17,12 +17,17 @@ void PrintReportJson(const VerifyReport& report) {
              {"chunks_checked", report.chunks_checked},
              {"bytes_checked", report.bytes_checked},
              {"files_checked", report.files_checked},
+             {"sealed_unchecked", report.sealed_unchecked},
              {"damaged", damaged}});
 }
 
 void PrintReportText(const VerifyReport& report) {
   std::cout << "checked " << report.chunks_checked << " chunks ("
             << HumanBytes(report.bytes_checked) << ") and " << report.files_checked << " files\n";
+  if (report.sealed_unchecked > 0) {
+    std::cout << "not checked: " << report.sealed_unchecked
+              << " chunks of protected models, whose keys are not in the keyring (--keyring)\n";
+  }
   for (const DamagedChunk& chunk : report.damaged) {
     std::cout << "DAMAGED chunk " << chunk.chunk.Hex() << ": " << chunk.problem << "\n";
     for (const auto& user : chunk.users) std::cout << "  breaks " << user << "\n";

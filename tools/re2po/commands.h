@@ -23,12 +23,35 @@ struct ImportArgs {
   std::vector<std::string> labels;  // key=value
   bool generic_only = false;
   bool no_delta = false;
-  std::string from;  // MODEL[@VERSION] it was derived from
+  std::string from;     // MODEL[@VERSION] it was derived from
+  std::string protect;  // the keyring key to seal it with; empty: open
   int zstd_level = 1;
   bool json = false;
 };
 Status RunImport(const GlobalOptions& global, const ImportArgs& args);
 void RegisterImport(CLI::App& app, CommandFn& chosen);
+
+struct KeyringCreateArgs {
+  std::string path;
+};
+struct KeyringAddArgs {
+  std::string path;
+  std::string name;
+};
+struct KeyringListArgs {
+  std::string path;
+  bool json = false;
+};
+struct KeyringExportArgs {
+  std::string path;
+  std::vector<std::string> names;
+  std::string out;
+};
+Status RunKeyringCreate(const GlobalOptions& global, const KeyringCreateArgs& args);
+Status RunKeyringAdd(const GlobalOptions& global, const KeyringAddArgs& args);
+Status RunKeyringList(const GlobalOptions& global, const KeyringListArgs& args);
+Status RunKeyringExport(const GlobalOptions& global, const KeyringExportArgs& args);
+void RegisterKeyring(CLI::App& app, CommandFn& chosen);
 
 struct ListArgs {
   std::string model;  // empty: list the models

@@ -25,6 +25,7 @@ void RegisterCommands(CLI::App& app, CommandFn& chosen) {
   RegisterDiff(app, chosen);
   RegisterMount(app, chosen);
   RegisterKey(app, chosen);
+  RegisterKeyring(app, chosen);
   RegisterRemote(app, chosen);
   RegisterPush(app, chosen);
   RegisterPull(app, chosen);

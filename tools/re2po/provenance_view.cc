@@ -46,6 +46,11 @@ Result<nlohmann::json> ProvenanceJson(Store& store, const VersionRecord& version
                         {"imported_by", provenance.user},
                         {"host", provenance.host},
                         {"tool", provenance.tool}};
+  out["protected_by"] = nullptr;
+  if (version.protection) {
+    out["protected_by"] = {{"key", version.protection->key_name},
+                           {"key_id", HexOf(version.protection->key_id)}};
+  }
   out["parent"] = nullptr;
   if (provenance.parent) {
     out["parent"] = {{"version", RefOf(provenance.parent->model, provenance.parent->version)},

@@ -77,6 +77,29 @@ TEST_F(VersionRecordTest, RoundTripsEveryField) {
   EXPECT_EQ(decoded.digest, record.digest);
 }
 
+TEST_F(VersionRecordTest, ProtectionFollowsProvenanceAndIsPartOfWhatIsSigned) {
+  VersionRecord record = Sample();
+  const std::string open = record.Encode();
+  const std::string open_signed = record.SignedBytes();
+  record.protection = VersionProtection{"wildlife", std::string(16, '\x5a')};
+  const std::string sealed = record.Encode();
+  EXPECT_EQ(sealed.substr(0, open.size()), open) << "only appended";
+  ASSERT_OK_AND_ASSIGN(VersionRecord decoded,
+                       VersionRecord::Decode(record.model, record.version, sealed));
+  EXPECT_EQ(decoded.protection, record.protection);
+  EXPECT_TRUE(decoded.provenance.empty());
+  EXPECT_NE(record.SignedBytes(), open_signed);
+  // Cut where the (empty) provenance block ends, it is a record without
+  // protection: values are whole in RocksDB, and the chunks stay sealed.
+  const size_t provenance_end = sealed.size() - (1 + 1 + 8 + 16);
+  for (size_t length = open.size() + 1; length < sealed.size(); ++length) {
+    if (length == provenance_end) continue;
+    EXPECT_FALSE(VersionRecord::Decode(record.model, record.version, sealed.substr(0, length)).ok())
+        << length;
+  }
+  EXPECT_FALSE(VersionRecord::Decode(record.model, record.version, sealed + "x").ok());
+}
+
 TEST_F(VersionRecordTest, ProvenanceRoundTripsAndOlderRecordsHaveNone) {
   VersionRecord record = Sample();
   const std::string without = record.Encode();
