@@ -159,6 +159,7 @@ std::string AccessRecordJson(const AccessRecord& record) {
   AppendField(line, "command", record.command);
   AppendField(line, "cgroup", record.cgroup);
   AppendField(line, "served_from", record.served_from);
+  if (!record.refused.empty()) AppendField(line, "refused", record.refused);
   AppendField(line, "mount", record.mount);
   line += '}';
   return line;

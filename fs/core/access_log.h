@@ -39,7 +39,8 @@ struct AccessRecord {
   pid_t pid = 0;            // the process (thread group) that opened
   std::string command;      // its /proc/<pid>/comm
   std::string cgroup;       // its container identity (CgroupOf)
-  std::string served_from;  // "cache", "local" or "remote"
+  std::string served_from;  // "cache", "local", "remote", or "refused"
+  std::string refused;      // why it was refused ("no key NAME"); else empty
   std::string mount;        // the mount's id (<hostname>-<pid>)
 };
 

@@ -166,7 +166,10 @@ class MountedRepository {
   static std::string Describe(const Node& node);
   Result<std::optional<std::string>> SignatureXattr(const Node& node);
   void ReadAheadIfSequential(const OpenFile& file, uint64_t offset, uint64_t end);
-  void LogOpen(const Node& node, const Recipe& recipe, const Caller& caller);
+  // One access-log record for an open; `recipe` null and `refused` set for
+  // an open refused for want of a key.
+  void LogOpen(const Node& node, const Recipe* recipe, const Caller& caller,
+               std::string refused = "");
   // PermissionDenied when `record` is protected by a key the keyring lacks.
   Status CheckKey(const VersionRecord& record);
   std::string_view ServedFrom(const Recipe& recipe) const;

@@ -39,9 +39,10 @@ std::string_view MountedRepository::ServedFrom(const Recipe& recipe) const {
   return "cache";
 }
 
-void MountedRepository::LogOpen(const Node& node, const Recipe& recipe, const Caller& caller) {
+void MountedRepository::LogOpen(const Node& node, const Recipe* recipe, const Caller& caller,
+                                std::string refused) {
   const VersionRecord& record = node.version->record();
-  if (metrics_.enabled()) metrics_.Opened(record.model);
+  if (metrics_.enabled() && recipe) metrics_.Opened(record.model);
   if (!access_log_) return;
   AccessRecord access;
   access.time_ns = NowNs();
@@ -53,7 +54,8 @@ void MountedRepository::LogOpen(const Node& node, const Recipe& recipe, const Ca
   access.pid = identity.pid;
   access.command = std::move(identity.command);
   access.cgroup = std::move(identity.cgroup);
-  access.served_from = ServedFrom(recipe);
+  access.served_from = recipe ? ServedFrom(*recipe) : "refused";
+  access.refused = std::move(refused);
   access.mount = usage_->mount_id();
   access_log_->Submit(std::move(access));
 }
@@ -73,7 +75,11 @@ Result<std::unique_ptr<OpenFile>> MountedRepository::Open(uint64_t ino, const Ca
   if (node.kind != NodeKind::kEntry || node.tree_entry().type != EntryType::kFile) {
     return Status::InvalidArgument(Describe(node) + " is not a regular file");
   }
-  RETURN_IF_ERROR(CheckKey(node.version->record()));
+  if (Status key = CheckKey(node.version->record()); !key.ok()) {
+    // Who tried to read a protected model without its key is worth a line.
+    LogOpen(node, nullptr, caller, "no key " + node.version->record().protection->key_name);
+    return key;
+  }
   const TreeEntry& entry = node.tree_entry();
   Result<std::shared_ptr<const Recipe>> recipe = store_->FileRecipe(entry.digest);
   if (!recipe.ok()) {
@@ -91,7 +97,7 @@ Result<std::unique_ptr<OpenFile>> MountedRepository::Open(uint64_t ino, const Ca
   file->usage = usage_->Counters(record.model, record.version);
   file->usage->Opened();
   file->recipe = std::move(recipe).value();
-  LogOpen(node, *file->recipe, caller);
+  LogOpen(node, file->recipe.get(), caller);
   file->node = std::move(node);
   return file;
 }

@@ -66,6 +66,16 @@ TEST_F(ProtectedMountTest, WithoutTheKeyEveryOpenIsEaccesAndTheLogNamesTheKey) {
   const std::string log = mount.Log();
   EXPECT_NE(log.find("protected by key wildlife (id " + key_->IdHex() + ")"), std::string::npos)
       << log;
+  // The access log says who tried: two refused opens, then the open read.
+  const stdfs::path access_log = store_.dir() / "access" / "access.jsonl";
+  auto count = [&](const std::string& needle) {
+    std::ifstream in(access_log);
+    size_t n = 0;
+    for (std::string line; std::getline(in, line);) n += line.find(needle) != std::string::npos;
+    return n;
+  };
+  EXPECT_TRUE(WaitFor([&] { return count("\"model\":\"open\"") >= 1; }));
+  EXPECT_EQ(count("\"served_from\":\"refused\",\"refused\":\"no key wildlife\""), 2u);
 }
 
 TEST_F(ProtectedMountTest, DamagedCiphertextReadsAsEio) {

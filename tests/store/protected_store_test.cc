@@ -62,6 +62,18 @@ std::vector<uint8_t> Incompressible(uint32_t seed) {
   return out;
 }
 
+// Files under `dir` (RocksDB's blob and table files, its log) holding `needle`.
+std::vector<fs::path> FilesHolding(const fs::path& dir, const std::string& needle) {
+  std::vector<fs::path> found;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    const std::vector<uint8_t> bytes = testing::ReadFileBytes(entry.path());
+    const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    if (text.find(needle) != std::string_view::npos) found.push_back(entry.path());
+  }
+  return found;
+}
+
 class ProtectedStoreTest : public testing::PlantedStoreTest {
  protected:
   void SetUp() override {
@@ -154,8 +166,11 @@ TEST_F(ProtectedStoreTest, AProtectedVersionReadsBackOnlyWithItsKey) {
 
 TEST_F(ProtectedStoreTest, SealedValuesHideTheContentAndShareNothingWithOpenModels) {
   const std::vector<uint8_t> file = Incompressible(2);
-  ASSERT_OK(Import("open", file, /*protect=*/false).status());
   ASSERT_OK_AND_ASSIGN(ImportSummary sealed, Import("rhino", file, /*protect=*/true));
+  // On disk, in the blob files, tables and log: none of the plaintext.
+  EXPECT_EQ(FilesHolding(dir(), kMarker), std::vector<fs::path>());
+  ASSERT_OK(Import("open", file, /*protect=*/false).status());
+  EXPECT_FALSE(FilesHolding(dir(), kMarker).empty()) << "control: open bytes are found";
   EXPECT_EQ(sealed.new_chunks, sealed.chunks) << "the same bytes, but nothing shared";
 
   ASSERT_OK_AND_ASSIGN(auto store, Reader(keyring_));

@@ -10,7 +10,9 @@
 
 #include "store/base/digest.h"
 #include "store/chunks/chunk_cache.h"
+#include "store/chunks/chunk_decoder.h"
 #include "store/chunks/codec.h"
+#include "store/crypto/keyring.h"
 #include "store/import/chunker.h"
 
 namespace re2po {
@@ -108,6 +110,38 @@ void BM_DecodeChunk(benchmark::State& state) {
   SetBytes(state, chunk.size());
 }
 BENCHMARK(BM_DecodeChunk)->Arg(1)->Arg(0);
+
+// A read's whole work on a fetched value, through DecodeChunkValue: open
+// (arg 0) or sealed by a protected model's key (arg 1), so the pair reads
+// as what AES-256-GCM adds to a read.
+void BM_DecodeChunkValue(benchmark::State& state) {
+  const auto& all = Weights();
+  std::span<const uint8_t> chunk(all.data(), 1 << 20);
+  const bool sealed = state.range(0) != 0;
+  Keyring keyring;
+  const SealingKey key = SealingKey::Generate("bench").value();
+  if (!keyring.Add(key).ok()) state.SkipWithError("keyring");
+  const Digest name = sealed ? key.NameOf(chunk) : Sha256Of(chunk);
+  size_t payload = 0;
+  std::string value = EncodeChunkValue(name, chunk, DType::kF32, CodecOptions{}, payload);
+  if (sealed) value = SealChunkValue(name, chunk.size(), value, key);
+  for (auto _ : state) {
+    Result<ChunkBytes> bytes =
+        DecodeChunkValue(name, value, ChunkCheck::kFast, false, nullptr, &keyring);
+    benchmark::DoNotOptimize(bytes.ok());
+  }
+  SetBytes(state, chunk.size());
+}
+BENCHMARK(BM_DecodeChunkValue)->Arg(0)->Arg(1);
+
+// Naming a chunk at import: SHA-256 (open) against HMAC-SHA256 (protected).
+void BM_KeyedName(benchmark::State& state) {
+  const auto& in = Weights();
+  const SealingKey key = SealingKey::Generate("bench").value();
+  for (auto _ : state) benchmark::DoNotOptimize(key.NameOf(std::span(in)));
+  SetBytes(state, in.size());
+}
+BENCHMARK(BM_KeyedName);
 
 void BM_ChunkChecksum(benchmark::State& state) {
   const auto& in = Weights();

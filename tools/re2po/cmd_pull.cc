@@ -61,14 +61,16 @@ std::optional<fs::path> MountOwning(const fs::path& cache_dir) {
 
 }  // namespace
 
-Status RunPull(const GlobalOptions& /*global*/, const PullArgs& args) {
+Status RunPull(const GlobalOptions& global, const PullArgs& args) {
   ASSIGN_OR_RETURN(RemoteConfig remote, ResolveRemote(args.remote));
   std::vector<VersionRef> refs;
   for (const std::string& ref : args.refs) {
     ASSIGN_OR_RETURN(VersionRef parsed, ParseVersionRef(ref));
     refs.push_back(parsed);
   }
-  const NodeSpec spec = NodeSpecFor(remote, args.node);
+  NodeSpec spec = NodeSpecFor(remote, args.node);
+  // A protected version's chunks are checked as they are cached: that needs its key.
+  ASSIGN_OR_RETURN(spec.keyring, LoadKeyring(global));
   Result<std::unique_ptr<Store>> node = OpenNode(spec);
   if (!node.ok() && node.status().code() == StatusCode::kBusy) {
     if (std::optional<fs::path> mountpoint = MountOwning(spec.cache_dir)) {

@@ -2,7 +2,11 @@
 per run, back to back: native files, a mount with the access log off (and
 metrics off, their default) and a mount with the access log on and metrics
 served and scraped every second. Cold and warm sequential reads of every
-file, then a cold torch.load of every .pt model, each from a fresh mount."""
+file, then a cold torch.load of every .pt model, each from a fresh mount.
+
+With `protect`, the same measurements compare an open store ("off") with
+a store where every version was imported with --protect ("on", mounted
+with -o keyring=): what sealed chunks cost on the read path (issue #16)."""
 
 import collections
 import contextlib
@@ -27,6 +31,7 @@ from ..harness.zoo import Zoo, ensure_zoo
 # what is compared: `re2po mount -o` of each configuration. "on" keeps the
 # access log's default (on, STORE/access/access.jsonl) and adds metrics.
 CONFIGS = {"off": "access_log=off", "on": "metrics=127.0.0.1:0"}
+PROTECT_KEY = "bench"
 TARGETS = ("native", "off", "on")
 SCRAPE_INTERVAL_S = 1.0  # a Prometheus scraping far more often than usual
 WARM_READS = 2  # warm = the last of these reads after the cold one
@@ -44,6 +49,8 @@ class ObserveOptions:
     command: str = ""  # how the run was started, for the report
     # `-o` of the "on" mounts; scraped only when it has metrics=
     on_options: str = CONFIGS["on"]
+    # "on" is a second store, every version imported --protect, instead
+    protect: bool = False
 
 
 def _metric(text: str, name: str) -> float | None:
@@ -127,6 +134,11 @@ class ObserveBench:
         self.opts = opts
         self.configs = dict(CONFIGS, on=opts.on_options)
         self.re2po = Re2po(opts.work_dir, opts.re2po_binary)
+        self.keyring = os.path.join(opts.work_dir, "keyring")
+        self.protected = Re2po(opts.work_dir, opts.re2po_binary)
+        if opts.protect:
+            self.configs = {"off": "access_log=off",
+                            "on": "access_log=off,keyring=" + self.keyring}
         self.mp = os.path.join(opts.work_dir, "mnt")
         self.mounts: list[Mount] = []  # mounted now
         self.loader: Loader | None = None
@@ -151,7 +163,8 @@ class ObserveBench:
             self.loader = Loader()
             res["loader"] = self.loader.info
             res["runs"] = [self._one_run(i) for i in range(opts.runs)]
-            res["access_log"] = self._access_log()
+            if not opts.protect:
+                res["access_log"] = self._access_log()
         finally:
             self._clean_up()
         res["summary"] = summarize_runs(res["runs"], res["zoo"]["loaded"])
@@ -175,8 +188,26 @@ class ObserveBench:
         log("importing %d versions into a fresh store" %
             len(self.zoo.versions))
         self.re2po.reset(os.path.join(o.work_dir, "re2po"))
+        t0 = time.perf_counter()
         for v in self.zoo.versions:
             self.re2po.ingest(v)
+        res["import_s"] = {"off": time.perf_counter() - t0}
+        if o.protect:
+            res["import_s"]["on"] = self._import_protected()
+
+    def _import_protected(self) -> float:
+        """The model set again, into a second store, every version sealed
+        by a fresh key; returns the seconds the imports took."""
+        self.protected.reset(os.path.join(self.opts.work_dir, "re2po-protected"))
+        if os.path.exists(self.keyring):
+            os.remove(self.keyring)
+        self.protected.cli("keyring", "create", self.keyring)
+        self.protected.cli("keyring", "add", self.keyring, PROTECT_KEY)
+        t0 = time.perf_counter()
+        for v in self.zoo.versions:
+            self.protected.cli("--keyring", self.keyring, "import", v.ref,
+                               v.dir, "--protect", PROTECT_KEY, "--json")
+        return time.perf_counter() - t0
 
     @contextlib.contextmanager
     def _session(self, target: str) -> Iterator[PathFor]:
@@ -186,9 +217,11 @@ class ObserveBench:
             yield lambda rel: os.path.join(self.zoo.root, rel)
             return
         os.makedirs(self.mp, exist_ok=True)
-        self.re2po.cli("mount", self.mp, "-o", self.configs[target], timeout=120)
-        m = Mount(self.re2po, self.mp, lambda rel: os.path.join(
-            self.mp, self.re2po.rel_to_mount(rel)))
+        store = (self.protected if self.opts.protect and target == "on"
+                 else self.re2po)
+        store.cli("mount", self.mp, "-o", self.configs[target], timeout=120)
+        m = Mount(store, self.mp, lambda rel: os.path.join(
+            self.mp, store.rel_to_mount(rel)))
         self.mounts.append(m)
         if not wait_for(lambda: is_mounted(self.mp), 30):
             raise BenchError("re2po mount returned; %s not mounted" % self.mp)

@@ -46,6 +46,10 @@ def options_from_args(argv: Sequence[str]) -> ObserveOptions:
                     "e.g. ro for the access log alone, "
                     "access_log=off,metrics=127.0.0.1:0 for metrics alone"
                     % CONFIGS["on"])
+    ap.add_argument("--protect", action="store_true",
+                    help="compare an open store (off) with one whose "
+                    "versions are all imported --protect (on, mounted with "
+                    "-o keyring=): the read-path cost of sealed chunks")
     a = ap.parse_args(argv)
     binary = a.re2po or find_re2po()
     if not binary:
@@ -56,9 +60,11 @@ def options_from_args(argv: Sequence[str]) -> ObserveOptions:
     return ObserveOptions(
         work_dir=work, re2po_binary=os.path.abspath(binary),
         zoo_preset=a.preset, zoo_dir=os.path.abspath(a.zoo) if a.zoo else "",
-        runs=a.runs, on_options=a.on,
-        json_path=a.json or os.path.join(work, "observe-results.json"),
-        md_path=a.md or os.path.join(work, "observe-results.md"),
+        runs=a.runs, on_options=a.on, protect=a.protect,
+        json_path=a.json or os.path.join(
+            work, ("protect" if a.protect else "observe") + "-results.json"),
+        md_path=a.md or os.path.join(
+            work, ("protect" if a.protect else "observe") + "-results.md"),
         command=shlex.join([sys.executable, "-m", "re2po_bench",
                             "observe", *argv]))
 
