@@ -15,7 +15,7 @@ namespace {
 using Tensors = std::map<std::string, std::vector<float>>;
 
 // safetensors: u64 header length, JSON header, raw little-endian F32 data.
-std::vector<uint8_t> Safetensors(const Tensors& tensors) {
+std::vector<uint8_t> DiffSafetensors(const Tensors& tensors) {
   std::string header = "{";
   uint64_t offset = 0;
   for (const auto& [name, values] : tensors) {
@@ -66,7 +66,7 @@ class DiffTest : public StoreTest {
 
   void ImportVersion(uint64_t version, const Tensors& tensors, const std::string& config) {
     const fs::path dir = src("v" + std::to_string(version));
-    WriteFileBytes(dir / "model.safetensors", Safetensors(tensors));
+    WriteFileBytes(dir / "model.safetensors", DiffSafetensors(tensors));
     WriteFileText(dir / "config.json", config);
     WriteFileText(dir / "README.md", kReadme);
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> writer, Open(/*writer=*/true));

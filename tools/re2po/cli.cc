@@ -8,7 +8,7 @@
 #include <iostream>
 
 namespace re2po::cli {
-namespace fs = std::filesystem;
+namespace stdfs = std::filesystem;
 namespace {
 
 // spdlog's level names, what --log-level takes.
@@ -57,15 +57,15 @@ std::string LogLevelOr(const GlobalOptions& global, const std::string& fallback)
   return global.log_level.empty() ? fallback : global.log_level;
 }
 
-fs::path DefaultStoreDir() {
+stdfs::path DefaultStoreDir() {
   if (geteuid() == 0) return "/var/lib/re2po/store";
   const char* data_home = std::getenv("XDG_DATA_HOME");
-  if (data_home && *data_home) return fs::path(data_home) / "re2po" / "store";
+  if (data_home && *data_home) return stdfs::path(data_home) / "re2po" / "store";
   const char* home = std::getenv("HOME");
-  return fs::path(home ? home : "/tmp") / ".local" / "share" / "re2po" / "store";
+  return stdfs::path(home ? home : "/tmp") / ".local" / "share" / "re2po" / "store";
 }
 
-fs::path StoreDir(const GlobalOptions& options) {
+stdfs::path StoreDir(const GlobalOptions& options) {
   if (!options.store.empty()) return options.store;
   const char* env = std::getenv("RE2PO_STORE");
   if (env && *env) return env;

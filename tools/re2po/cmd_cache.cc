@@ -8,21 +8,21 @@
 #include "tools/re2po/remotes.h"
 
 namespace re2po::cli {
-namespace fs = std::filesystem;
+namespace stdfs = std::filesystem;
 namespace {
 
-Result<fs::path> CacheDirOf(const CacheArgs& args) {
-  if (!args.cache_dir.empty()) return fs::path(args.cache_dir);
+Result<stdfs::path> CacheDirOf(const CacheArgs& args) {
+  if (!args.cache_dir.empty()) return stdfs::path(args.cache_dir);
   if (args.remote.empty()) {
     return Status::InvalidArgument("name the cache: REMOTE or --cache-dir DIR");
   }
   ASSIGN_OR_RETURN(RemoteConfig remote, ResolveRemote(args.remote));
-  return remote.cache_dir.empty() ? DefaultCacheDir(remote.url) : fs::path(remote.cache_dir);
+  return remote.cache_dir.empty() ? DefaultCacheDir(remote.url) : stdfs::path(remote.cache_dir);
 }
 
 // What the daemon of the mount that holds the cache last wrote of it and
 // of its requests to the remote (every catalog poll).
-nlohmann::json DaemonStats(const fs::path& cache_dir) {
+nlohmann::json DaemonStats(const stdfs::path& cache_dir) {
   std::ifstream in(cache_dir / "node-stats.json");
   std::stringstream text;
   text << in.rdbuf();
@@ -32,10 +32,10 @@ nlohmann::json DaemonStats(const fs::path& cache_dir) {
 
 // The cache's figures: from its database when no daemon holds it, else as
 // its daemon last wrote them (its newest chunks are not on disk yet).
-Result<NodeCacheStats> CacheStats(const fs::path& dir, const nlohmann::json& daemon) {
+Result<NodeCacheStats> CacheStats(const stdfs::path& dir, const nlohmann::json& daemon) {
   NodeCacheOptions options;
   options.dir = dir;
-  if (!fs::exists(dir / "db" / "CURRENT"))
+  if (!stdfs::exists(dir / "db" / "CURRENT"))
     return Status::NotFound("no node cache at " + dir.string());
   Result<std::unique_ptr<NodeCache>> cache = NodeCache::Open(options);
   if (cache.ok()) return (*cache)->Stats();
@@ -56,7 +56,7 @@ Result<NodeCacheStats> CacheStats(const fs::path& dir, const nlohmann::json& dae
 }  // namespace
 
 Status RunCacheStats(const GlobalOptions& /*global*/, const CacheArgs& args) {
-  ASSIGN_OR_RETURN(fs::path dir, CacheDirOf(args));
+  ASSIGN_OR_RETURN(stdfs::path dir, CacheDirOf(args));
   const nlohmann::json daemon = DaemonStats(dir);
   ASSIGN_OR_RETURN(NodeCacheStats stats, CacheStats(dir, daemon));
   const nlohmann::json counters = daemon.value("remote", nlohmann::json::object());
@@ -85,7 +85,7 @@ Status RunCacheStats(const GlobalOptions& /*global*/, const CacheArgs& args) {
 }
 
 Status RunCacheClear(const GlobalOptions& /*global*/, const CacheArgs& args) {
-  ASSIGN_OR_RETURN(fs::path dir, CacheDirOf(args));
+  ASSIGN_OR_RETURN(stdfs::path dir, CacheDirOf(args));
   NodeCacheOptions options;
   options.dir = dir;
   Result<std::unique_ptr<NodeCache>> cache = NodeCache::Open(options);

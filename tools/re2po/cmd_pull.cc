@@ -11,15 +11,15 @@
 #include "tools/re2po/remotes.h"
 
 namespace re2po::cli {
-namespace fs = std::filesystem;
+namespace stdfs = std::filesystem;
 namespace {
 
 NodeSpec NodeSpecFor(const RemoteConfig& remote, const NodeArgs& args) {
   NodeSpec spec;
   spec.remote.url = remote.url;
   spec.remote.endpoint = args.endpoint.empty() ? remote.endpoint : args.endpoint;
-  spec.cache_dir = !args.cache_dir.empty()     ? fs::path(args.cache_dir)
-                   : !remote.cache_dir.empty() ? fs::path(remote.cache_dir)
+  spec.cache_dir = !args.cache_dir.empty()     ? stdfs::path(args.cache_dir)
+                   : !remote.cache_dir.empty() ? stdfs::path(remote.cache_dir)
                                                : DefaultCacheDir(remote.url);
   spec.trust = args.trust.empty() ? remote.trust : args.trust;
   return spec;
@@ -27,14 +27,14 @@ NodeSpec NodeSpecFor(const RemoteConfig& remote, const NodeArgs& args) {
 
 // A mount that owns the cache serves the files: reading them through it
 // fills the cache its daemon keeps.
-Status ReadThroughMount(const fs::path& mountpoint, const std::vector<VersionRef>& refs) {
+Status ReadThroughMount(const stdfs::path& mountpoint, const std::vector<VersionRef>& refs) {
   uint64_t bytes = 0;
   std::vector<char> buffer(size_t{4} << 20);
   for (const VersionRef& ref : refs) {
-    const fs::path dir = mountpoint / ref.model /
-                         (ref.version ? std::to_string(*ref.version) : std::string("latest"));
+    const stdfs::path dir = mountpoint / ref.model /
+                            (ref.version ? std::to_string(*ref.version) : std::string("latest"));
     std::error_code error;
-    for (auto it = fs::recursive_directory_iterator(dir, error); !error && it != fs::end(it);
+    for (auto it = stdfs::recursive_directory_iterator(dir, error); !error && it != stdfs::end(it);
          it.increment(error)) {
       if (!it->is_regular_file()) continue;
       const int fd = ::open(it->path().c_str(), O_RDONLY | O_CLOEXEC);
@@ -52,11 +52,11 @@ Status ReadThroughMount(const fs::path& mountpoint, const std::vector<VersionRef
   return Status::Ok();
 }
 
-std::optional<fs::path> MountOwning(const fs::path& cache_dir) {
+std::optional<stdfs::path> MountOwning(const stdfs::path& cache_dir) {
   std::ifstream in(cache_dir / "mountpoint");
   std::string path;
   if (!std::getline(in, path) || path.empty()) return std::nullopt;
-  return fs::path(path);
+  return stdfs::path(path);
 }
 
 }  // namespace
@@ -73,7 +73,7 @@ Status RunPull(const GlobalOptions& global, const PullArgs& args) {
   ASSIGN_OR_RETURN(spec.keyring, LoadKeyring(global));
   Result<std::unique_ptr<Store>> node = OpenNode(spec);
   if (!node.ok() && node.status().code() == StatusCode::kBusy) {
-    if (std::optional<fs::path> mountpoint = MountOwning(spec.cache_dir)) {
+    if (std::optional<stdfs::path> mountpoint = MountOwning(spec.cache_dir)) {
       return ReadThroughMount(*mountpoint, refs);
     }
   }

@@ -10,7 +10,7 @@
 #include <vector>
 
 namespace re2po::cli {
-namespace fs = std::filesystem;
+namespace stdfs = std::filesystem;
 namespace {
 
 constexpr size_t kBufferSize = 4 << 20;
@@ -45,7 +45,7 @@ Status WriteAll(int fd, const uint8_t* data, size_t size, const std::string& wha
   return Status::Ok();
 }
 
-Status CopyFile(Store& store, const TreeEntry& entry, const fs::path& path, uint64_t& done,
+Status CopyFile(Store& store, const TreeEntry& entry, const stdfs::path& path, uint64_t& done,
                 uint64_t total, const ProgressFn& progress) {
   ASSIGN_OR_RETURN(auto recipe, store.FileRecipe(entry.digest));
   Fd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
@@ -62,7 +62,7 @@ Status CopyFile(Store& store, const TreeEntry& entry, const fs::path& path, uint
   return fd.Close(path.string());
 }
 
-Status SetMetadata(const fs::path& path, const TreeEntry& entry) {
+Status SetMetadata(const stdfs::path& path, const TreeEntry& entry) {
   struct timespec times[2];
   times[0].tv_sec = times[1].tv_sec = entry.mtime_ns / 1'000'000'000;
   times[0].tv_nsec = times[1].tv_nsec = entry.mtime_ns % 1'000'000'000;
@@ -77,17 +77,18 @@ Status SetMetadata(const fs::path& path, const TreeEntry& entry) {
 
 // The destination must be empty so that the rename below can replace it; its
 // path is made absolute so that "." and a trailing slash name a real entry.
-Result<fs::path> CheckDestination(const fs::path& destination) {
+Result<stdfs::path> CheckDestination(const stdfs::path& destination) {
   std::error_code error;
-  fs::path target = fs::absolute(destination, error).lexically_normal();
+  stdfs::path target = stdfs::absolute(destination, error).lexically_normal();
   if (error) return Status::FromErrno(error.value(), "resolving " + destination.string());
   if (!target.has_filename()) target = target.parent_path();
-  const fs::file_status existing = fs::symlink_status(target, error);
-  if (fs::exists(existing) && (!fs::is_directory(existing) || !fs::is_empty(target, error))) {
+  const stdfs::file_status existing = stdfs::symlink_status(target, error);
+  if (stdfs::exists(existing) &&
+      (!stdfs::is_directory(existing) || !stdfs::is_empty(target, error))) {
     return Status::AlreadyExists("export destination " + destination.string() +
                                  " exists and is not an empty directory");
   }
-  fs::create_directories(target.parent_path(), error);
+  stdfs::create_directories(target.parent_path(), error);
   if (error) return Status::FromErrno(error.value(), "creating " + target.parent_path().string());
   return target;
 }
@@ -95,34 +96,34 @@ Result<fs::path> CheckDestination(const fs::path& destination) {
 // A staging directory beside the destination (same filesystem, so the final
 // rename is atomic): a reader of the destination sees the whole version or
 // nothing, and a failed or killed export leaves no file that looks complete.
-Result<fs::path> MakeStaging(const fs::path& target) {
+Result<stdfs::path> MakeStaging(const stdfs::path& target) {
   std::string name =
       (target.parent_path() / ("." + target.filename().string())).string() + ".re2po-export-XXXXXX";
   if (mkdtemp(name.data()) == nullptr) {
     return Status::FromErrno(errno, "creating a staging directory beside " + target.string());
   }
-  return fs::path(name);
+  return stdfs::path(name);
 }
 
 // Directories get their recorded modes last, and a read-only one would stop
 // the removal of what it holds.
-void RemoveStaging(const fs::path& staging) {
+void RemoveStaging(const stdfs::path& staging) {
   std::error_code error;
   chmod(staging.c_str(), 0700);
-  for (auto it = fs::recursive_directory_iterator(staging, error);
-       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+  for (auto it = stdfs::recursive_directory_iterator(staging, error);
+       !error && it != stdfs::recursive_directory_iterator(); it.increment(error)) {
     if (it->is_directory(error) && !it->is_symlink(error)) chmod(it->path().c_str(), 0700);
   }
-  fs::remove_all(staging, error);
+  stdfs::remove_all(staging, error);
 }
 
-Status WriteTree(Store& store, const VersionRecord& version, const fs::path& root,
+Status WriteTree(Store& store, const VersionRecord& version, const stdfs::path& root,
                  const ProgressFn& progress) {
   ASSIGN_OR_RETURN(auto tree, store.Tree(version));
   uint64_t done = 0;
   for (uint32_t i = 1; i < tree->size(); ++i) {
     const TreeEntry& entry = tree->entry(i);
-    fs::path path = root / tree->PathOf(i);
+    stdfs::path path = root / tree->PathOf(i);
     if (entry.type == EntryType::kDirectory) {
       if (mkdir(path.c_str(), 0700) != 0) return Status::FromErrno(errno, "mkdir " + path.string());
     } else if (entry.type == EntryType::kSymlink) {
@@ -142,10 +143,10 @@ Status WriteTree(Store& store, const VersionRecord& version, const fs::path& roo
 
 }  // namespace
 
-Status ExportVersion(Store& store, const VersionRecord& version, const fs::path& destination,
+Status ExportVersion(Store& store, const VersionRecord& version, const stdfs::path& destination,
                      const ProgressFn& progress) {
-  ASSIGN_OR_RETURN(fs::path target, CheckDestination(destination));
-  ASSIGN_OR_RETURN(fs::path staging, MakeStaging(target));
+  ASSIGN_OR_RETURN(stdfs::path target, CheckDestination(destination));
+  ASSIGN_OR_RETURN(stdfs::path staging, MakeStaging(target));
   Status status = WriteTree(store, version, staging, progress);
   if (status.ok() && rename(staging.c_str(), target.c_str()) != 0) {
     status = Status::FromErrno(errno, "moving the exported version to " + destination.string());

@@ -7,7 +7,7 @@
 #include <sstream>
 
 namespace re2po::cli {
-namespace fs = std::filesystem;
+namespace stdfs = std::filesystem;
 namespace {
 
 std::string Env(const char* name) {
@@ -17,7 +17,7 @@ std::string Env(const char* name) {
 
 constexpr const char* kSystemRemotesFile = "/etc/re2po/remotes.json";
 
-Result<RemoteConfigs> ReadFile(const fs::path& path) {
+Result<RemoteConfigs> ReadFile(const stdfs::path& path) {
   RemoteConfigs remotes;
   std::ifstream in(path);
   if (!in) return remotes;
@@ -44,10 +44,11 @@ Result<RemoteConfigs> ReadFile(const fs::path& path) {
 
 }  // namespace
 
-fs::path UserRemotesFile() {
+stdfs::path UserRemotesFile() {
   if (!Env("RE2PO_REMOTES").empty()) return Env("RE2PO_REMOTES");
   const std::string config = Env("XDG_CONFIG_HOME");
-  const fs::path base = config.empty() ? fs::path(Env("HOME")) / ".config" : fs::path(config);
+  const stdfs::path base =
+      config.empty() ? stdfs::path(Env("HOME")) / ".config" : stdfs::path(config);
   return base / "re2po" / "remotes.json";
 }
 
@@ -72,16 +73,16 @@ Status SaveRemotes(const RemoteConfigs& remotes) {
     if (!config.cache_dir.empty()) entry["cache_dir"] = config.cache_dir;
     entries[name] = entry;
   }
-  const fs::path path = UserRemotesFile();
+  const stdfs::path path = UserRemotesFile();
   std::error_code error;
-  fs::create_directories(path.parent_path(), error);
-  const fs::path temporary = path.string() + ".tmp";
+  stdfs::create_directories(path.parent_path(), error);
+  const stdfs::path temporary = path.string() + ".tmp";
   {
     std::ofstream out(temporary, std::ios::trunc);
     out << nlohmann::json({{"remotes", entries}}).dump(2) << "\n";
     if (!out) return Status::FromErrno(errno, "writing " + temporary.string());
   }
-  fs::rename(temporary, path, error);
+  stdfs::rename(temporary, path, error);
   if (error) return Status::FromErrno(error.value(), "replacing " + path.string());
   return Status::Ok();
 }

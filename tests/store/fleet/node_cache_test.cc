@@ -12,7 +12,7 @@
 namespace re2po {
 namespace {
 
-constexpr uint64_t kKiB = 1024;
+constexpr uint64_t kCacheKiB = 1024;
 
 Result<std::unique_ptr<NodeCache>> OpenCache(const std::filesystem::path& dir,
                                              std::optional<uint64_t> bound) {
@@ -29,16 +29,16 @@ TEST(NodeCacheTest, AnOpenerWithoutABoundKeepsTheLastOneGiven) {
     EXPECT_EQ(fresh->max_bytes(), kDefaultNodeCacheBytes);
   }
   {
-    ASSERT_OK_AND_ASSIGN(auto mounted, OpenCache(tmp.path() / "node", 300 * kKiB));
-    EXPECT_EQ(mounted->max_bytes(), 300 * kKiB);
+    ASSERT_OK_AND_ASSIGN(auto mounted, OpenCache(tmp.path() / "node", 300 * kCacheKiB));
+    EXPECT_EQ(mounted->max_bytes(), 300 * kCacheKiB);
   }
   ASSERT_OK_AND_ASSIGN(auto pulling, OpenCache(tmp.path() / "node", std::nullopt));
-  EXPECT_EQ(pulling->max_bytes(), 300 * kKiB);
+  EXPECT_EQ(pulling->max_bytes(), 300 * kCacheKiB);
   // So a pull without a mount cannot fill the cache past the mount's bound.
   for (uint8_t i = 0; i < 5; ++i) {
-    ASSERT_OK(pulling->Put({{testing::FilledDigest(i), std::string(100 * kKiB, 'x')}}));
+    ASSERT_OK(pulling->Put({{testing::FilledDigest(i), std::string(100 * kCacheKiB, 'x')}}));
   }
-  EXPECT_LE(pulling->Stats().bytes, 300 * kKiB);
+  EXPECT_LE(pulling->Stats().bytes, 300 * kCacheKiB);
   EXPECT_FALSE(pulling->Contains(testing::FilledDigest(0))) << "the oldest was not evicted";
   EXPECT_TRUE(pulling->Contains(testing::FilledDigest(4)));
 }

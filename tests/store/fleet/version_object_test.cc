@@ -7,7 +7,7 @@
 namespace re2po {
 namespace {
 
-Digest Named(uint8_t seed) { return testing::FilledDigest(seed); }
+Digest ObjectNamed(uint8_t seed) { return testing::FilledDigest(seed); }
 
 VersionObject SampleObject() {
   TreeEntry root;
@@ -18,7 +18,7 @@ VersionObject SampleObject() {
   file.type = EntryType::kFile;
   file.mode = 0644;
   file.size = 300;
-  file.digest = Named(9);
+  file.digest = ObjectNamed(9);
   VersionObject object;
   object.tree = VersionTree({root, file});
   object.record.model = "resnet";
@@ -26,14 +26,14 @@ VersionObject SampleObject() {
   object.record.labels = {{"team", "vision"}};
   object.record.digest = object.tree.ComputeDigest();
   Recipe recipe;
-  recipe.extents = {{Named(1), 100}, {Named(2), 300}};
+  recipe.extents = {{ObjectNamed(1), 100}, {ObjectNamed(2), 300}};
   FileInfo info;
   info.format = "safetensors";
-  object.files.push_back({Named(9), recipe, info});
-  object.packs = {Named(40)};
-  object.chunks[Named(1)] = ChunkLocation{0, 0, 120, ChunkInfo{1, 100, 110, std::nullopt}};
-  object.chunks[Named(2)] = ChunkLocation{0, 120, 90, ChunkInfo{1, 200, 80, Named(3)}};
-  object.chunks[Named(3)] = ChunkLocation{0, 210, 70, ChunkInfo{1, 200, 60, std::nullopt}};
+  object.files.push_back({ObjectNamed(9), recipe, info});
+  object.packs = {ObjectNamed(40)};
+  object.chunks[ObjectNamed(1)] = ChunkLocation{0, 0, 120, ChunkInfo{1, 100, 110, std::nullopt}};
+  object.chunks[ObjectNamed(2)] = ChunkLocation{0, 120, 90, ChunkInfo{1, 200, 80, ObjectNamed(3)}};
+  object.chunks[ObjectNamed(3)] = ChunkLocation{0, 210, 70, ChunkInfo{1, 200, 60, std::nullopt}};
   return object;
 }
 
@@ -45,10 +45,10 @@ TEST(VersionObjectTest, RoundTripsAndEncodesDeterministically) {
   EXPECT_EQ(decoded.record.version, 3u);
   EXPECT_EQ(decoded.record.labels.at("team"), "vision");
   ASSERT_EQ(decoded.files.size(), 1u);
-  ASSERT_NE(decoded.FindFile(Named(9)), nullptr);
-  EXPECT_EQ(decoded.FindFile(Named(9))->recipe.size(), 300u);
-  EXPECT_EQ(decoded.chunks.at(Named(2)).offset, 120u);
-  EXPECT_EQ(decoded.chunks.at(Named(2)).info.base, Named(3));
+  ASSERT_NE(decoded.FindFile(ObjectNamed(9)), nullptr);
+  EXPECT_EQ(decoded.FindFile(ObjectNamed(9))->recipe.size(), 300u);
+  EXPECT_EQ(decoded.chunks.at(ObjectNamed(2)).offset, 120u);
+  EXPECT_EQ(decoded.chunks.at(ObjectNamed(2)).info.base, ObjectNamed(3));
   EXPECT_EQ(decoded.Encode(), bytes);
 }
 
@@ -62,23 +62,23 @@ TEST(VersionObjectTest, EveryTruncationIsRefused) {
 
 TEST(VersionObjectTest, AnObjectThatCannotServeItsFilesIsRefused) {
   VersionObject missing_chunk = SampleObject();
-  missing_chunk.chunks.erase(Named(1));
+  missing_chunk.chunks.erase(ObjectNamed(1));
   EXPECT_STATUS_CODE(StatusCode::kCorruption, VersionObject::Decode(missing_chunk.Encode()));
 
   VersionObject missing_base = SampleObject();
-  missing_base.chunks.erase(Named(3));
+  missing_base.chunks.erase(ObjectNamed(3));
   EXPECT_STATUS_CODE(StatusCode::kCorruption, VersionObject::Decode(missing_base.Encode()));
 
   VersionObject bad_pack = SampleObject();
-  bad_pack.chunks[Named(1)].pack = 5;
+  bad_pack.chunks[ObjectNamed(1)].pack = 5;
   EXPECT_STATUS_CODE(StatusCode::kCorruption, VersionObject::Decode(bad_pack.Encode()));
 
   VersionObject huge = SampleObject();
-  huge.chunks[Named(1)].length = kMaxRemoteChunkValue + 1;
+  huge.chunks[ObjectNamed(1)].length = kMaxRemoteChunkValue + 1;
   EXPECT_STATUS_CODE(StatusCode::kCorruption, VersionObject::Decode(huge.Encode()));
 
   VersionObject other_tree = SampleObject();
-  other_tree.record.digest = Named(77);
+  other_tree.record.digest = ObjectNamed(77);
   EXPECT_STATUS_CODE(StatusCode::kCorruption, VersionObject::Decode(other_tree.Encode()));
 }
 

@@ -16,7 +16,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Result<ParsedFile> Parse(const std::vector<uint8_t>& bytes) { return ParseOnnx(ByteSpan(bytes)); }
+Result<ParsedFile> ParseOnnxBytes(const std::vector<uint8_t>& bytes) {
+  return ParseOnnx(ByteSpan(bytes));
+}
 
 // Python that builds a model with a tensor in every place the parser looks
 // (raw_data, packed float_data and double_data, sparse values and indices,
@@ -94,7 +96,7 @@ TEST(OnnxTest, EveryTensorPlaceMatchesNumpyBytes) {
   ASSERT_EQ(expected.size(), 10u);
 
   const std::vector<uint8_t> bytes = ReadFileBytes(model);
-  auto parsed = Parse(bytes);
+  auto parsed = ParseOnnxBytes(bytes);
   ASSERT_OK(parsed.status());
   EXPECT_TRUE(parsed->companions.empty());
   ExpectSortedDisjointInBounds(parsed->segments, bytes.size());
@@ -132,7 +134,7 @@ onnx.save_model(helper.make_model(graph), sys.argv[1], save_as_external_data=Tru
                                        ShellQuote(model.string()));
   ASSERT_EQ(made.exit_code, 0) << made.err;
   const auto expected = ReadNameHexLines(made.out);
-  auto parsed = Parse(ReadFileBytes(model));
+  auto parsed = ParseOnnxBytes(ReadFileBytes(model));
   ASSERT_OK(parsed.status());
   EXPECT_TRUE(parsed->segments.empty());
   ASSERT_EQ(parsed->companions.size(), 1u);
@@ -154,7 +156,7 @@ TEST_P(OnnxFixtureTest, InitializersMatchOnnxLoad) {
   REQUIRE_FIXTURE(path, "onnx/" + GetParam());
   const std::vector<uint8_t> bytes = ReadFileBytes(path);
   EXPECT_TRUE(SniffOnnx(path.filename().string(), {}));
-  auto parsed = Parse(bytes);
+  auto parsed = ParseOnnxBytes(bytes);
   ASSERT_OK(parsed.status());
   ExpectSortedDisjointInBounds(parsed->segments, bytes.size());
   if (!PythonHasModules({"onnx", "numpy"})) GTEST_SKIP() << "python3-onnx or numpy missing";
@@ -199,7 +201,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(OnnxTest, LocationOnlyExternalDataRunsToEndOfFile) {
   REQUIRE_FIXTURE(path, "onnx/external_data_amdmigraphx/external_data_test.onnx");
-  auto parsed = Parse(ReadFileBytes(path));
+  auto parsed = ParseOnnxBytes(ReadFileBytes(path));
   ASSERT_OK(parsed.status());
   ASSERT_EQ(parsed->companions.size(), 1u);
   EXPECT_EQ(parsed->companions[0].relative_path, "conv.weight");
@@ -215,7 +217,7 @@ TEST(OnnxTest, LocationOnlyExternalDataRunsToEndOfFile) {
 
 TEST(OnnxTest, ExternalTensorInConstantAttribute) {
   REQUIRE_FIXTURE(path, "onnx/external_data_amdmigraphx/external_constant_test.onnx");
-  auto parsed = Parse(ReadFileBytes(path));
+  auto parsed = ParseOnnxBytes(ReadFileBytes(path));
   ASSERT_OK(parsed.status());
   ASSERT_EQ(parsed->companions.size(), 1u);
   EXPECT_EQ(parsed->companions[0].relative_path, "external_constant_test.weight");
@@ -268,17 +270,17 @@ std::vector<uint8_t> ModelWithInitializers(const std::vector<std::vector<uint8_t
   return Field(7, graph);
 }
 
-void ExpectRejected(const std::vector<uint8_t>& bytes, const std::string& message) {
-  auto parsed = Parse(bytes);
+void ExpectOnnxRejected(const std::vector<uint8_t>& bytes, const std::string& message) {
+  auto parsed = ParseOnnxBytes(bytes);
   ASSERT_FALSE(parsed.ok());
   EXPECT_NE(parsed.status().message().find(message), std::string::npos)
       << parsed.status().message();
 }
 
 TEST(OnnxTest, ExternalLocationsAreCheckedAndGrouped) {
-  auto parsed = Parse(ModelWithInitializers({ExternalTensor("b", "./w.bin", "64", "16"),
-                                             ExternalTensor("a", "w.bin", "0", "64"),
-                                             ExternalTensor("c", "dir//x.bin", "7", "1")}));
+  auto parsed = ParseOnnxBytes(ModelWithInitializers(
+      {ExternalTensor("b", "./w.bin", "64", "16"), ExternalTensor("a", "w.bin", "0", "64"),
+       ExternalTensor("c", "dir//x.bin", "7", "1")}));
   ASSERT_OK(parsed.status());
   ASSERT_EQ(parsed->companions.size(), 2u);
   EXPECT_EQ(parsed->companions[0].relative_path, "dir/x.bin");
@@ -287,29 +289,31 @@ TEST(OnnxTest, ExternalLocationsAreCheckedAndGrouped) {
   ASSERT_EQ(parsed->companions[1].segments.size(), 2u);
   EXPECT_EQ(parsed->companions[1].segments[0].name, "a");
 
-  ExpectRejected(ModelWithInitializers({ExternalTensor("a", "../w.bin", "0", "4")}),
-                 "leaves the model's folder");
-  ExpectRejected(ModelWithInitializers({ExternalTensor("a", "/etc/passwd", "0", "4")}), "absolute");
-  ExpectRejected(ModelWithInitializers({ExternalTensor("a", "w.bin", "0x10", "4")}),
-                 "not a decimal");
-  ExpectRejected(ModelWithInitializers({ExternalTensor("a", "w.bin", "0", "64"),
-                                        ExternalTensor("b", "w.bin", "32", "64")}),
-                 "overlaps");
-  ExpectRejected(ModelWithInitializers({ExternalTensor("a", "w.bin", "18446744073709551615", "2")}),
-                 "overflows");
+  ExpectOnnxRejected(ModelWithInitializers({ExternalTensor("a", "../w.bin", "0", "4")}),
+                     "leaves the model's folder");
+  ExpectOnnxRejected(ModelWithInitializers({ExternalTensor("a", "/etc/passwd", "0", "4")}),
+                     "absolute");
+  ExpectOnnxRejected(ModelWithInitializers({ExternalTensor("a", "w.bin", "0x10", "4")}),
+                     "not a decimal");
+  ExpectOnnxRejected(ModelWithInitializers({ExternalTensor("a", "w.bin", "0", "64"),
+                                            ExternalTensor("b", "w.bin", "32", "64")}),
+                     "overlaps");
+  ExpectOnnxRejected(
+      ModelWithInitializers({ExternalTensor("a", "w.bin", "18446744073709551615", "2")}),
+      "overflows");
 }
 
 TEST(OnnxTest, RejectsDeepNestingAndGarbage) {
   // graph -> node -> attribute -> graph -> ... 100 times.
   std::vector<uint8_t> graph = Field(5, Field(9, {1, 2, 3, 4}));
   for (int i = 0; i < 100; ++i) graph = Field(1, Field(5, Field(6, graph)));
-  ExpectRejected(Field(7, graph), "nested deeper");
+  ExpectOnnxRejected(Field(7, graph), "nested deeper");
 
-  ExpectRejected(Text("not a protobuf at all, just text"), "protobuf");
-  ExpectRejected({0x3a, 0xff, 0xff, 0xff, 0xff, 0x0f}, "past end of message");
-  ExpectRejected({0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
-                 "varint");
-  ExpectRejected(Field(2, Text("producer only")), "not an ONNX model");
+  ExpectOnnxRejected(Text("not a protobuf at all, just text"), "protobuf");
+  ExpectOnnxRejected({0x3a, 0xff, 0xff, 0xff, 0xff, 0x0f}, "past end of message");
+  ExpectOnnxRejected({0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
+                     "varint");
+  ExpectOnnxRejected(Field(2, Text("producer only")), "not an ONNX model");
 }
 
 TEST(OnnxTest, NormalizesLocations) {

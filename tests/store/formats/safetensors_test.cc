@@ -12,7 +12,7 @@
 namespace re2po::testing {
 namespace {
 
-Result<ParsedFile> Parse(const std::vector<uint8_t>& bytes) {
+Result<ParsedFile> ParseSafetensorsBytes(const std::vector<uint8_t>& bytes) {
   return ParseSafetensors(ByteSpan(bytes));
 }
 
@@ -38,7 +38,7 @@ std::vector<uint8_t> TwoTensorFile() {
 
 TEST(SafetensorsTest, ParsesHandWrittenHeader) {
   const std::vector<uint8_t> bytes = TwoTensorFile();
-  auto parsed = Parse(bytes);
+  auto parsed = ParseSafetensorsBytes(bytes);
   ASSERT_OK(parsed.status());
   EXPECT_EQ(parsed->format, "safetensors");
   ASSERT_EQ(parsed->segments.size(), 2u);
@@ -63,7 +63,7 @@ TEST_P(SafetensorsFixtureTest, SegmentsMatchHeaderReadByPython) {
   REQUIRE_FIXTURE(path, "safetensors/" + GetParam());
   const std::vector<uint8_t> bytes = ReadFileBytes(path);
   EXPECT_TRUE(SniffSafetensors(path.filename().string(), ByteSpan(bytes).first(64)));
-  auto parsed = Parse(bytes);
+  auto parsed = ParseSafetensorsBytes(bytes);
   ASSERT_OK(parsed.status());
   ExpectSortedDisjointInBounds(parsed->segments, bytes.size());
 
@@ -141,7 +141,7 @@ with open(out, 'wb') as f:
                                           ShellQuote((dir.path() / "model.safetensors").string()));
   ASSERT_EQ(written.exit_code, 0) << written.err;
   const std::vector<uint8_t> bytes = ReadFileBytes(dir.path() / "model.safetensors");
-  auto parsed = Parse(bytes);
+  auto parsed = ParseSafetensorsBytes(bytes);
   ASSERT_OK(parsed.status());
   ASSERT_EQ(parsed->segments.size(), 5u);  // the empty tensor has no bytes to cut
   for (const Segment& segment : parsed->segments) {
@@ -165,7 +165,7 @@ struct BadHeader {
 class SafetensorsMalformedTest : public ::testing::TestWithParam<BadHeader> {};
 
 TEST_P(SafetensorsMalformedTest, IsRejectedWithReason) {
-  auto parsed = Parse(MakeFile(GetParam().header, RandomBytes(16, 2)));
+  auto parsed = ParseSafetensorsBytes(MakeFile(GetParam().header, RandomBytes(16, 2)));
   ASSERT_FALSE(parsed.ok());
   EXPECT_EQ(parsed.status().code(), StatusCode::kCorruption);
   EXPECT_NE(parsed.status().message().find(GetParam().message), std::string::npos)
@@ -192,7 +192,7 @@ TEST(SafetensorsTest, RejectsHeaderLengthPastEndOfFile) {
   std::vector<uint8_t> bytes = TwoTensorFile();
   const uint64_t absurd = ~uint64_t{0} - 4;
   std::memcpy(bytes.data(), &absurd, 8);
-  auto parsed = Parse(bytes);
+  auto parsed = ParseSafetensorsBytes(bytes);
   ASSERT_FALSE(parsed.ok());
   EXPECT_NE(parsed.status().message().find("past end of file"), std::string::npos);
 }

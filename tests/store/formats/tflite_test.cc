@@ -136,12 +136,14 @@ TinyModel MakeTinyModel() {
   return model;
 }
 
-Result<ParsedFile> Parse(const std::vector<uint8_t>& bytes) { return ParseTflite(ByteSpan(bytes)); }
+Result<ParsedFile> ParseTfliteBytes(const std::vector<uint8_t>& bytes) {
+  return ParseTflite(ByteSpan(bytes));
+}
 
 TEST(TfliteTest, LabelsBuffersFromTensorsAndReadsExternalData) {
   const TinyModel model = MakeTinyModel();
   EXPECT_TRUE(SniffTflite("m.tflite", ByteSpan(model.bytes).first(8)));
-  auto parsed = Parse(model.bytes);
+  auto parsed = ParseTfliteBytes(model.bytes);
   ASSERT_OK(parsed.status());
   EXPECT_EQ(parsed->format, "tflite");
   ASSERT_EQ(parsed->segments.size(), 2u);  // buffer 0 is empty
@@ -162,8 +164,8 @@ TEST(TfliteTest, EveryTruncationFailsCleanly) {
   ExpectEveryPrefixSafe([](ByteSpan bytes) { return ParseTflite(bytes); }, MakeTinyModel().bytes);
 }
 
-void ExpectRejected(const std::vector<uint8_t>& bytes, const std::string& message) {
-  auto parsed = Parse(bytes);
+void ExpectTfliteRejected(const std::vector<uint8_t>& bytes, const std::string& message) {
+  auto parsed = ParseTfliteBytes(bytes);
   ASSERT_FALSE(parsed.ok());
   EXPECT_NE(parsed.status().message().find(message), std::string::npos)
       << parsed.status().message();
@@ -173,26 +175,26 @@ TEST(TfliteTest, RejectsHostileBuffers) {
   TinyModel model = MakeTinyModel();
   uint64_t past_end = model.bytes.size() - 8;
   std::memcpy(model.bytes.data() + model.external_offset_at, &past_end, 8);
-  ExpectRejected(model.bytes, "past end of file");
+  ExpectTfliteRejected(model.bytes, "past end of file");
 
   model = MakeTinyModel();
   const uint64_t into_kernel = model.data_at + 8;
   std::memcpy(model.bytes.data() + model.external_offset_at, &into_kernel, 8);
-  ExpectRejected(model.bytes, "overlaps");
+  ExpectTfliteRejected(model.bytes, "overlaps");
 
   model = MakeTinyModel();
   model.bytes[4] = 'X';
-  ExpectRejected(model.bytes, "TFL3");
+  ExpectTfliteRejected(model.bytes, "TFL3");
 
   model = MakeTinyModel();
   const uint32_t wild_root = 0xfffffff0;
   std::memcpy(model.bytes.data(), &wild_root, 4);
-  ExpectRejected(model.bytes, "past end of file");
+  ExpectTfliteRejected(model.bytes, "past end of file");
 
   model = MakeTinyModel();
   const uint32_t huge_length = 0x7fffffff;
   std::memcpy(model.bytes.data() + model.data_at - 4, &huge_length, 4);
-  ExpectRejected(model.bytes, "vector of 2147483647");
+  ExpectTfliteRejected(model.bytes, "vector of 2147483647");
 }
 
 uint64_t ElementSize(DType dtype) {
@@ -223,7 +225,7 @@ TEST_P(TfliteFixtureTest, BuffersMatchTheirTensors) {
   REQUIRE_FIXTURE(path, GetParam());
   const std::vector<uint8_t> bytes = ReadFileBytes(path);
   EXPECT_TRUE(SniffTflite(path.filename().string(), ByteSpan(bytes).first(64)));
-  auto parsed = Parse(bytes);
+  auto parsed = ParseTfliteBytes(bytes);
   ASSERT_OK(parsed.status());
   ExpectSortedDisjointInBounds(parsed->segments, bytes.size());
   size_t checked = 0;
