@@ -423,9 +423,16 @@ Result<ChunkBytes> NodeStore::RunFetch(const FetchRun& run, const Digest& wanted
     const bool wanted_one = chunk == wanted;
     Result<ChunkBytes> decoded =
         Decode(chunk, value, ChunkCheck::kFull, wanted_one && base_of_delta);
-    if (!decoded.ok()) {
+    if (!decoded.ok() && decoded.status().code() == StatusCode::kPermissionDenied) {
+      // A protected model's chunk, fetched beside a wanted one, whose key
+      // this node lacks: not damage, and never cached unchecked.
+      Log()->debug("chunk {} from {}: {}: not cached", chunk.Hex(), key,
+                   decoded.status().message());
+    } else if (!decoded.ok()) {
       Log()->error("chunk {} from {} at {}: {}: damaged or substituted, not served", chunk.Hex(),
                    key, location.offset, decoded.status().message());
+    }
+    if (!decoded.ok()) {
       if (wanted_one)
         result = decoded.status().WithContext("chunk " + chunk.Hex() + " from " + key);
       continue;
@@ -486,6 +493,10 @@ Result<VerifyReport> NodeStore::Verify(const ProgressFn& progress) {
     ASSIGN_OR_RETURN(auto value, cache_->Get(chunk));
     if (!value) continue;  // not cached: nothing on this node to check
     Result<ChunkBytes> decoded = Decode(chunk, *value, ChunkCheck::kFull, false);
+    if (!decoded.ok() && decoded.status().code() == StatusCode::kPermissionDenied) {
+      ++report.sealed_unchecked;  // its key is not on this node: kept, not judged
+      continue;
+    }
     ++report.chunks_checked;
     report.bytes_checked += value->size();
     if (!decoded.ok()) {

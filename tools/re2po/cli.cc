@@ -72,9 +72,14 @@ stdfs::path StoreDir(const GlobalOptions& options) {
   return DefaultStoreDir();
 }
 
+std::string KeyringPath(const GlobalOptions& options) {
+  if (!options.keyring.empty()) return options.keyring;
+  const char* env = std::getenv("RE2PO_KEYRING");
+  return env ? env : "";
+}
+
 Result<std::shared_ptr<const Keyring>> LoadKeyring(const GlobalOptions& options) {
-  std::string path = options.keyring;
-  if (const char* env = std::getenv("RE2PO_KEYRING"); path.empty() && env) path = env;
+  const std::string path = KeyringPath(options);
   if (path.empty()) return std::shared_ptr<const Keyring>();
   ASSIGN_OR_RETURN(Keyring keyring, Keyring::Load(path));
   return std::make_shared<const Keyring>(std::move(keyring));

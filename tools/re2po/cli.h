@@ -66,6 +66,8 @@ int ExitStatus(const Status& status);
 
 std::filesystem::path DefaultStoreDir();
 std::filesystem::path StoreDir(const GlobalOptions& options);
+// The keyring --keyring names, else RE2PO_KEYRING; empty when neither does.
+std::string KeyringPath(const GlobalOptions& options);
 // The keyring named by --keyring or RE2PO_KEYRING, loaded; null when none is.
 Result<std::shared_ptr<const Keyring>> LoadKeyring(const GlobalOptions& options);
 // Opens the store with the keyring, if one is named.

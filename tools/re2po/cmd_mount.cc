@@ -30,7 +30,9 @@ Status RunMount(const GlobalOptions& global, const MountArgs& args) {
     base.remote.cache_dir = args.node.cache_dir.empty() ? remote.cache_dir : args.node.cache_dir;
   }
   base.mountpoint = args.mountpoint;
-  if (!global.keyring.empty()) base.keyring = std::filesystem::absolute(global.keyring);
+  if (const std::string keyring = KeyringPath(global); !keyring.empty()) {
+    base.keyring = std::filesystem::absolute(keyring);
+  }
   base.foreground = args.foreground;
   // A mount is a daemon: it says what it serves unless told otherwise.
   base.log_level = LogLevelOr(global, "info");
