@@ -133,7 +133,10 @@ Status NodeStore::Start() {
   if (state) {
     ASSIGN_OR_RETURN(state_, RemoteCatalogState::Decode(*state));
   }
-  if (options_.trust && state_.verified_by != options_.trust->raw()) ForgetUnverifiedCatalog();
+  // A fresh cache has no catalog to doubt.
+  if (state && options_.trust && state_.verified_by != options_.trust->raw()) {
+    ForgetUnverifiedCatalog();
+  }
   ASSIGN_OR_RETURN(auto ids, cache_->GetRecord(kIdsRecord));
   if (ids) {
     ASSIGN_OR_RETURN(ids_, NodeIds::Decode(*ids));
