@@ -5,6 +5,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/table_properties_collectors.h>
 #include <rocksdb/write_batch.h>
+#include <rocksdb/write_buffer_manager.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -34,14 +35,36 @@ rocksdb::ColumnFamilyOptions ChunkFamilyOptions() {
   // compactions must never delete a blob file a read-only reader still uses.
   options.enable_blob_garbage_collection = false;
   options.compression = rocksdb::kNoCompression;
-  options.write_buffer_size = 128ull << 20;
-  // Room for the next window while one memtable flushes to blob files.
+  // Chunk values pass through the memtable on their way to blob files, so
+  // memtables are most of an import's memory: the database's write buffer
+  // manager (kImportMemtableBudget) bounds them together.
+  options.write_buffer_size = 64ull << 20;
   options.max_write_buffer_number = 4;
   return options;
 }
 
+// The small families are flushed with the chunks (atomic flush), so they
+// need as many memtables as it does, or a long import stops on theirs
+// ("Stopping writes because we have 2 immutable memtables").
+rocksdb::ColumnFamilyOptions IndexFamilyOptions() {
+  rocksdb::ColumnFamilyOptions options;
+  options.max_write_buffer_number = 4;
+  return options;
+}
+
+// All memtables of a writer together: a flush starts past 7/8 of it and
+// writes wait while it is full, so an import of any size holds about this
+// much plus two import windows (store/import/chunk_writer.cc).
+constexpr size_t kImportMemtableBudget = size_t{128} << 20;
+// A node cache writes what it fetches: a smaller budget keeps the mount
+// daemon near its chunk cache's size.
+constexpr size_t kNodeCacheMemtableBudget = size_t{32} << 20;
+
 // RocksDB's own log goes to the "rocksdb" spdlog logger: nothing is written
 // in db/ just to open it, so a refused open leaves the store untouched.
+// Its warnings (write stalls, slow flushes) are about tuning, not about the
+// user's data, and go to debug; its errors stay errors, though the Status
+// of the failed call says the same.
 class RocksLogger final : public rocksdb::Logger {
  public:
   RocksLogger()
@@ -54,10 +77,11 @@ class RocksLogger final : public rocksdb::Logger {
     if (level < GetInfoLogLevel()) return;
     char buffer[1024];
     vsnprintf(buffer, sizeof buffer, format, ap);
-    if (level >= rocksdb::InfoLogLevel::ERROR_LEVEL) {
+    if (level >= rocksdb::InfoLogLevel::ERROR_LEVEL &&
+        level != rocksdb::InfoLogLevel::HEADER_LEVEL) {
       log_->error("{}", buffer);
     } else {
-      log_->warn("{}", buffer);
+      log_->debug("{}", buffer);
     }
   }
 
@@ -90,6 +114,11 @@ rocksdb::DBOptions MakeDbOptions(Db::Mode mode, Db::Profile profile) {
   // A node cache keeps what it fetched across restarts instead.
   options.avoid_flush_during_shutdown = profile == Db::Profile::kStore;
   options.max_total_wal_size = 8 << 20;
+  if (mode != Db::Mode::kReader) {
+    options.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(
+        profile == Db::Profile::kStore ? kImportMemtableBudget : kNodeCacheMemtableBudget,
+        /*cache=*/nullptr, /*allow_stall=*/true);
+  }
   return options;
 }
 
@@ -111,7 +140,7 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Families(Db::Profile profile) {
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (size_t i = 0; i < kCfNames.size(); ++i) {
     const bool chunks = i == static_cast<size_t>(Cf::kChunks);
-    auto options = !chunks                              ? rocksdb::ColumnFamilyOptions()
+    auto options = !chunks                              ? IndexFamilyOptions()
                    : profile == Db::Profile::kNodeCache ? CacheChunkFamilyOptions()
                                                         : ChunkFamilyOptions();
     families.emplace_back(kCfNames[i], options);
@@ -155,20 +184,23 @@ struct PinnedValue::Rep {
   rocksdb::PinnableSlice slice;
 };
 
-WriteBatch::WriteBatch(const Db& db) : rep_(new Rep{*db.rep_, rocksdb::WriteBatch()}) {}
+WriteBatch::WriteBatch(const Db& db, size_t reserve_bytes)
+    : rep_(new Rep{*db.rep_, rocksdb::WriteBatch(reserve_bytes)}) {}
 WriteBatch::~WriteBatch() = default;
 WriteBatch::WriteBatch(WriteBatch&&) noexcept = default;
 WriteBatch& WriteBatch::operator=(WriteBatch&&) noexcept = default;
 
 void WriteBatch::Put(Cf family, std::string_view key, std::string_view value) {
   // RocksDB's batches fail only past 4 GiB of content, which a batch of one
-  // import window (64 MiB) never reaches.
+  // import window (32 MiB) never reaches.
   rep_->batch.Put(rep_->db.cf(family), key, value).PermitUncheckedError();
 }
 
 void WriteBatch::Delete(Cf family, std::string_view key) {
   rep_->batch.Delete(rep_->db.cf(family), key).PermitUncheckedError();
 }
+
+void WriteBatch::Clear() { rep_->batch.Clear(); }
 
 size_t WriteBatch::Count() const { return static_cast<size_t>(rep_->batch.Count()); }
 size_t WriteBatch::DataSize() const { return rep_->batch.GetDataSize(); }

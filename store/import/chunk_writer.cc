@@ -9,8 +9,10 @@ namespace re2po {
 namespace {
 
 // Bytes hashed and compressed between two database writes: large enough to
-// keep every core busy, small enough to bound the memory of an import.
-constexpr uint64_t kWindowBytes = 64ull << 20;
+// keep every core busy, small enough to bound the memory of an import (one
+// window's values being encoded, one window's batch being written, and the
+// memtables: store/db/db.cc).
+constexpr uint64_t kWindowBytes = 32ull << 20;
 
 // A delta is kept only if it is this much smaller than the chunk stored
 // whole: otherwise the second fetch each read makes is not worth it.
@@ -26,7 +28,8 @@ ChunkWriter::ChunkWriter(Db& db, CodecOptions codec, unsigned threads,
       space_check_(std::move(space_check)),
       read_chunk_(std::move(read_chunk)),
       threads_(std::max(1u, threads)),
-      seal_(seal) {}
+      seal_(seal),
+      batch_(db, kWindowBytes + (kWindowBytes >> 3)) {}
 
 bool ChunkWriter::SealedAlike(const Digest& base) const {
   Result<std::optional<std::string>> value = db_.Get(Cf::kChunks, base.view());
@@ -102,16 +105,15 @@ void ChunkWriter::ProcessWindow(ByteSpan bytes, std::span<const PlannedChunk> wi
                std::span(work).first(first));
 }
 
-std::unique_ptr<WriteBatch> ChunkWriter::BatchWindow(std::span<const PlannedChunk> chunks,
-                                                     std::span<Work> work) {
-  auto batch = std::make_unique<WriteBatch>(db_);
+void ChunkWriter::BatchWindow(std::span<const PlannedChunk> chunks, std::span<Work> work) {
+  batch_.Clear();
   for (size_t i = 0; i < chunks.size(); ++i) {
     ++stats_.chunks;
     if (work[i].known || !written_.insert(work[i].digest).second) continue;
     ChunkInfo info{static_cast<uint8_t>(chunks[i].dtype), chunks[i].length, work[i].payload_size,
                    work[i].base};
-    batch->Put(Cf::kChunks, work[i].digest.view(), work[i].value);
-    batch->Put(Cf::kChunkInfo, work[i].digest.view(), info.Encode());
+    batch_.Put(Cf::kChunks, work[i].digest.view(), work[i].value);
+    batch_.Put(Cf::kChunkInfo, work[i].digest.view(), info.Encode());
     ++stats_.new_chunks;
     stats_.new_raw_bytes += chunks[i].length;
     stats_.new_stored_bytes += work[i].payload_size;
@@ -121,7 +123,6 @@ std::unique_ptr<WriteBatch> ChunkWriter::BatchWindow(std::span<const PlannedChun
     }
     std::string().swap(work[i].value);  // the batch holds a copy now
   }
-  return batch;
 }
 
 Result<Recipe> ChunkWriter::StoreFile(ByteSpan bytes, const std::vector<PlannedChunk>& chunks,
@@ -148,17 +149,17 @@ Result<Recipe> ChunkWriter::StoreFile(ByteSpan bytes, const std::vector<PlannedC
       recipe.extents.push_back({work[i].digest, window[i].offset + window[i].length});
     }
     RETURN_IF_ERROR(wait_pending());
-    std::shared_ptr<WriteBatch> batch = BatchWindow(window, work);
-    if (batch->Count() > 0 && space_check_) {
-      Status space = space_check_(batch->DataSize());
+    BatchWindow(window, work);
+    if (batch_.Count() > 0 && space_check_) {
+      Status space = space_check_(batch_.DataSize());
       if (!space.ok()) {
         RETURN_IF_ERROR(wait_pending());
         return space;
       }
     }
-    if (batch->Count() > 0) {
-      pending = std::async(std::launch::async,
-                           [this, batch] { return db_.Write(*batch, /*durable=*/false); });
+    if (batch_.Count() > 0) {
+      pending =
+          std::async(std::launch::async, [this] { return db_.Write(batch_, /*durable=*/false); });
     }
     if (on_bytes) on_bytes(window_bytes);
     begin = end;

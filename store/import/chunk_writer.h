@@ -70,10 +70,9 @@ class ChunkWriter {
   bool SealedAlike(const Digest& base) const;
   // Replaces work.value by its sealed form (codec 4).
   void Seal(size_t raw_size, Work& work) const;
-  // Builds the batch of new chunks (on the caller's thread, which owns the
-  // dedup set) and returns it for writing.
-  std::unique_ptr<WriteBatch> BatchWindow(std::span<const PlannedChunk> chunks,
-                                          std::span<Work> work);
+  // Fills batch_ with the new chunks of a window (on the caller's thread,
+  // which owns the dedup set); the previous window's write must be done.
+  void BatchWindow(std::span<const PlannedChunk> chunks, std::span<Work> work);
 
   Db& db_;
   CodecOptions codec_;
@@ -82,6 +81,7 @@ class ChunkWriter {
   unsigned threads_;
   const SealingKey* seal_;
   std::unordered_set<Digest, DigestHash> written_;  // by this import, maybe not yet flushed
+  WriteBatch batch_;                                // reused by every window
   ChunkWriterStats stats_;
 };
 
