@@ -117,7 +117,12 @@ void MountedRepository::ReadAheadIfSequential(const OpenFile& file, uint64_t off
   }
   const uint32_t run = file.sequential_reads.fetch_add(1, std::memory_order_relaxed) + 1;
   if (run < 2) return;
-  const uint64_t until = end + (uint64_t{1} << std::min<uint32_t>(run + 19, 40));
+  // The window is clamped here, not only by the prefetcher: `ahead_until`
+  // must record what was queued, or a long run would mark the whole file
+  // as queued and read-ahead would stop after the first few megabytes.
+  const uint64_t window =
+      std::min(uint64_t{1} << std::min<uint32_t>(run + 19, 40), options_.prefetch.window_bytes);
+  const uint64_t until = end + window;
   const uint64_t from = std::max(end, file.ahead_until.exchange(until, std::memory_order_relaxed));
   if (from < until) prefetcher_.AheadOf(*file.recipe, from, until - from);
 }

@@ -7,6 +7,7 @@
 #include "fs/core/mounted_repo.h"
 #include "tests/fs/core/walk.h"
 #include "tests/fs/mount_fixture.h"
+#include "tests/testutil/model_files.h"
 
 namespace re2po::fs {
 namespace {
@@ -222,6 +223,33 @@ TEST_F(MountedRepoTest, SequentialReadsFetchAheadAndRandomReadsDoNot) {
     ASSERT_TRUE(count.ok()) << count.status().ToString();
     ASSERT_EQ(std::memcmp(buffer.data(), bytes.data() + offset, *count), 0) << offset;
   }
+}
+
+// Past the first megabytes of a long sequential read the window stops
+// growing, and read-ahead must go on moving with the reader to the end of a
+// file larger than any window (an LLM's shard), not stop where it first
+// reached.
+TEST_F(MountedRepoTest, ReadAheadFollowsASequentialReaderToTheEndOfALargeFile) {
+  const stdfs::path big = store_.scratch() / "large";
+  std::vector<NamedTensor> tensors;
+  for (int i = 0; i < 12; ++i)
+    tensors.emplace_back("t" + std::to_string(i), RandomBytes(4 << 20, i));
+  const std::vector<uint8_t> bytes = SafetensorsFile(tensors);
+  WriteFileBytes(big / "model.safetensors", bytes);
+  store_.Import("large", 1, big);
+  repo_ = OpenRepo();
+  auto open = repo_->Open(Walk("large/1/model.safetensors"));
+  ASSERT_TRUE(open.ok());
+  const size_t chunks = (*open)->recipe->extents.size();
+  ASSERT_GE(chunks, 48u) << "tensors are cut into pieces of at most 1 MiB";
+  std::vector<uint8_t> buffer(128 << 10);  // the kernel's read size without max_pages
+  for (uint64_t offset = 0; offset < bytes.size(); offset += buffer.size()) {
+    ASSERT_TRUE(repo_->Read(**open, offset, buffer).ok());
+  }
+  // Each chunk is queued once as the window passes it; the first two reads
+  // come before a run starts.
+  EXPECT_GE(repo_->prefetcher().counters().queued + 2, chunks)
+      << "read-ahead stopped before the end of the file";
 }
 
 // A file up to whole_file_readahead is fetched whole from its first read,
