@@ -23,6 +23,8 @@ SUBCOMMANDS = {
                           "access log and metrics on vs off: reads, loads"),
     "gen-models": Subcommand("re2po_bench.modelgen.cli",
                              "write the seeded model zoo or a test scenario"),
+    "llm": Subcommand("re2po_bench.llm.cli", "LLM-sized models: gen (the "
+                      "set) | run (import, size, reads vs native)"),
 }
 
 

@@ -46,6 +46,17 @@ class Mount:
                 self.proc.wait(timeout=10)
 
 
+def unmount_all(mounts: list[Mount]) -> None:
+    """Unmounts every mount left in `mounts` (emptying it), logging rather
+    than raising, so a clean-up after an error gets through the list."""
+    while mounts:
+        m = mounts.pop()
+        try:
+            m.unmount()
+        except (BenchError, OSError) as e:
+            log("unmount %s: %s" % (m.mp, e))
+
+
 class System:
     name = "?"
     label = "?"

@@ -5,6 +5,7 @@ import functools
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -195,18 +196,58 @@ def wait_for(pred: Callable[[], Any], timeout: float,
     return bool(pred())
 
 
-def proc_status(pid: int) -> dict[str, int]:
-    """VmRSS/VmHWM in bytes from /proc/<pid>/status."""
+def proc_status(pid: int, fields: Sequence[str] = ("VmRSS", "VmHWM")
+                ) -> dict[str, int]:
+    """`fields` (VmRSS, VmHWM, RssAnon, ...) in bytes from
+    /proc/<pid>/status; empty once the process is gone."""
     out = {}
     try:
         with open("/proc/%d/status" % pid) as f:
             for line in f:
                 k, _, v = line.partition(":")
-                if k in ("VmRSS", "VmHWM"):
+                if k in fields:
                     out[k] = int(v.split()[0]) * 1024
     except OSError:
         pass
     return out
+
+
+def why_not_root_bench(binary: str) -> str | None:
+    """What keeps a benchmark that mounts and drops caches from running
+    here, or None."""
+    if os.geteuid() != 0:
+        return "needs root (FUSE mounts, drop_caches)"
+    if not os.access(binary, os.X_OK):
+        return "%s is not an executable file" % binary
+    if not can_drop_caches():
+        return "cannot write /proc/sys/vm/drop_caches: no cold reads"
+    return None
+
+
+def run_reported(prog: str, run: Callable[[], Json],
+                 report: Callable[[Json], str], json_path: str,
+                 md_path: str) -> int:
+    """Runs a benchmark the way its command line does: SIGTERM unwinds like
+    Ctrl-C (so the run's finally unmounts), errors become exit codes, and
+    the result is written as JSON and markdown and printed."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        res = run()
+    except BenchError as e:
+        print("%s: %s" % (prog, e), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("%s: interrupted; mounts removed" % prog, file=sys.stderr)
+        return 130
+    os.makedirs(os.path.dirname(json_path) or ".", exist_ok=True)
+    with open(json_path, "w") as f:
+        json.dump(res, f, indent=1, default=str)
+    md = report(res)
+    with open(md_path, "w") as f:
+        f.write(md)
+    print(md)
+    log("wrote %s and %s" % (json_path, md_path))
+    return 0
 
 
 def find_pids(*needles: str) -> list[int]:

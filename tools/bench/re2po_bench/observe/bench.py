@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 
 from ..harness import machine, report as harness_report
 from ..harness.reads import Loader, PathFor
-from ..harness.systems import Mount, Re2po
+from ..harness.systems import Mount, Re2po, unmount_all
 from ..harness.util import (BenchError, Json, MiB, drop_caches, find_pids,
                             is_mounted, log, ratios, read_files, summarize,
                             wait_for)
@@ -304,11 +304,7 @@ class ObserveBench:
                 "scrape_errors": [e for x in s for e in x["scrape_errors"]]}
 
     def _clean_up(self) -> None:
-        for m in list(self.mounts):
-            try:
-                m.unmount()
-            except (BenchError, OSError) as e:
-                log("unmount %s: %s" % (m.mp, e))
+        unmount_all(self.mounts)
         if self.loader is not None:
             self.loader.close()
 

@@ -11,15 +11,13 @@ Ctrl-C or SIGTERM. Needs root (FUSE, drop_caches). See docs/benchmarks.md.
 """
 
 import argparse
-import json
 import os
 import shlex
-import signal
 import sys
 from collections.abc import Sequence
 
 from ..harness.cli import find_re2po
-from ..harness.util import BenchError, can_drop_caches, log
+from ..harness.util import run_reported, why_not_root_bench
 from .bench import CONFIGS, ObserveOptions, run_observe
 from .report import markdown
 
@@ -70,13 +68,7 @@ def options_from_args(argv: Sequence[str]) -> ObserveOptions:
 
 
 def _why_not(opts: ObserveOptions) -> str | None:
-    if os.geteuid() != 0:
-        return "needs root (FUSE mounts, drop_caches)"
-    if not os.access(opts.re2po_binary, os.X_OK):
-        return "%s is not an executable file" % opts.re2po_binary
-    if not can_drop_caches():
-        return "cannot write /proc/sys/vm/drop_caches: no cold reads"
-    return None
+    return why_not_root_bench(opts.re2po_binary)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -85,23 +77,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     if why:
         print("re2po-bench observe: %s" % why, file=sys.stderr)
         return 2
-    # SIGTERM unwinds like Ctrl-C, so the run's finally unmounts
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        res = run_observe(opts)
-    except BenchError as e:
-        print("re2po-bench observe: %s" % e, file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("re2po-bench observe: interrupted; mounts removed",
-              file=sys.stderr)
-        return 130
-    os.makedirs(os.path.dirname(opts.json_path) or ".", exist_ok=True)
-    with open(opts.json_path, "w") as f:
-        json.dump(res, f, indent=1, default=str)
-    md = markdown(res)
-    with open(opts.md_path, "w") as f:
-        f.write(md)
-    print(md)
-    log("wrote %s and %s" % (opts.json_path, opts.md_path))
-    return 0
+    return run_reported('re2po-bench observe', lambda: run_observe(opts), markdown,
+                        opts.json_path, opts.md_path)
