@@ -64,11 +64,21 @@ TEST_F(PermissionsTest, OwnerAndGroupReadOthersAreRefusedAndHiddenNamesDoNotLeak
                             kGroup + " --mode 0750 --hidden");
   ASSERT_EQ(set.exit_code, 0) << set.err;
   const std::string root = ShellQuote(mount_->mountpoint().string());
-  // The mount polls the store: wait until the stranger no longer sees the name.
-  ASSERT_TRUE(
-      WaitFor([&] { return As("5000", "9", "ls " + root).out.find("secret") == std::string::npos; },
-              std::chrono::seconds(60)))
-      << As("5000", "9", "ls " + root).out;
+  // The mount polls the store: wait until the stranger no longer sees the
+  // name, neither listed nor looked up. The refresh swaps the catalog and
+  // then tells the kernel to forget the name's dentry (cached for a second
+  // while the model was not hidden); until it has, a path walk through that
+  // dentry is refused by the directory's new mode (EACCES) rather than not
+  // found.
+  const std::string secret_dir = ShellQuote(mount_->path("secret").string());
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return As("5000", "9", "ls " + root).out.find("secret") == std::string::npos &&
+               As("5000", "9", "stat " + secret_dir).err.find("No such file or directory") !=
+                   std::string::npos;
+      },
+      std::chrono::seconds(60)))
+      << As("5000", "9", "ls " + root).out << As("5000", "9", "stat " + secret_dir).err;
 
   const std::string sha = "sha256sum < ";
   const CommandResult owner = As(kOwner, "9", sha + MountedFile("secret"));
