@@ -105,6 +105,8 @@ Status Apply(const std::string& option, MountOptions& options) {
     ASSIGN_OR_RETURN(options.cache_bytes, ParseSize(value));
   } else if (key == "whole_file_readahead") {
     ASSIGN_OR_RETURN(options.whole_file_readahead, ParseSize(value));
+  } else if (key == "kernel_readahead") {
+    ASSIGN_OR_RETURN(options.kernel_readahead, ParseSize(value));
   } else if (option == "allow_other") {
     options.allow_other = true;
   } else if (key == "log_level") {

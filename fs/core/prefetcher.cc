@@ -18,7 +18,7 @@ Prefetcher::~Prefetcher() {
   for (std::thread& thread : threads_) thread.join();
 }
 
-bool Prefetcher::QueueBackLocked(const Recipe& recipe, size_t first, size_t last) {
+bool Prefetcher::QueueBackLocked(const Recipe& recipe, size_t first, size_t last, size_t& added) {
   for (size_t index = first; index < last; ++index) {
     if (queue_.size() >= options_.max_queued) {
       dropped_.fetch_add(last - index, std::memory_order_relaxed);
@@ -28,15 +28,16 @@ bool Prefetcher::QueueBackLocked(const Recipe& recipe, size_t first, size_t last
     if (queued_.contains(chunk) || fetching_.contains(chunk)) continue;
     queued_.emplace(chunk, queue_.insert(queue_.end(), chunk));
     queued_count_.fetch_add(1, std::memory_order_relaxed);
+    ++added;
   }
   return true;
 }
 
-void Prefetcher::QueueFrontLocked(const Digest& chunk) {
-  if (fetching_.contains(chunk)) return;
+bool Prefetcher::QueueFrontLocked(const Digest& chunk) {
+  if (fetching_.contains(chunk)) return false;
   if (auto it = queued_.find(chunk); it != queued_.end()) {
     queue_.splice(queue_.begin(), queue_, it->second);
-    return;
+    return false;
   }
   if (queue_.size() >= options_.max_queued) {
     queued_.erase(queue_.back());  // the least wanted makes room
@@ -45,6 +46,18 @@ void Prefetcher::QueueFrontLocked(const Digest& chunk) {
   }
   queued_.emplace(chunk, queue_.insert(queue_.begin(), chunk));
   queued_count_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+// Every read asks for read-ahead, and most find it queued already; waking
+// all threads each time cost a fifth of a cold read's CPU in futex calls
+// and context switches on a VM.
+void Prefetcher::WakeFor(size_t added) {
+  if (added == 1) {
+    wake_.notify_one();
+  } else if (added > 1) {
+    wake_.notify_all();
+  }
 }
 
 void Prefetcher::AheadOf(const Recipe& recipe, uint64_t from, uint64_t window) {
@@ -53,25 +66,28 @@ void Prefetcher::AheadOf(const Recipe& recipe, uint64_t from, uint64_t window) {
   const size_t first = recipe.ExtentAt(from);
   size_t last = first;
   while (last < recipe.extents.size() && recipe.StartOf(last) < until) ++last;
+  size_t added = 0;
   {
     std::lock_guard lock(mutex_);
-    for (size_t index = last; index-- > first;) QueueFrontLocked(recipe.extents[index].chunk);
+    for (size_t index = last; index-- > first;)
+      added += QueueFrontLocked(recipe.extents[index].chunk);
   }
-  wake_.notify_all();
+  WakeFor(added);
 }
 
 void Prefetcher::WholeFile(const Recipe& recipe, uint64_t from) {
   if (threads_.empty() || recipe.extents.empty()) return;
   const size_t start = from < recipe.size() ? recipe.ExtentAt(from) : 0;
+  size_t added = 0;
   {
     std::lock_guard lock(mutex_);
-    if (QueueBackLocked(recipe, start, recipe.extents.size())) {
-      QueueBackLocked(recipe, 0, start);
+    if (QueueBackLocked(recipe, start, recipe.extents.size(), added)) {
+      QueueBackLocked(recipe, 0, start, added);
     } else {
       dropped_.fetch_add(start, std::memory_order_relaxed);
     }
   }
-  wake_.notify_all();
+  WakeFor(added);
 }
 
 void Prefetcher::Run() {

@@ -65,10 +65,13 @@ class Prefetcher {
 
  private:
   void Run();
-  // Queues extents [first, last) at the back unless pending; false when full.
-  bool QueueBackLocked(const Recipe& recipe, size_t first, size_t last);
-  // Moves or adds one chunk to the front unless it is being fetched.
-  void QueueFrontLocked(const Digest& chunk);
+  // Queues extents [first, last) at the back unless pending, counting the
+  // new ones in `added`; false when full.
+  bool QueueBackLocked(const Recipe& recipe, size_t first, size_t last, size_t& added);
+  // Moves or adds one chunk to the front unless it is being fetched; true
+  // when it was not queued before.
+  bool QueueFrontLocked(const Digest& chunk);
+  void WakeFor(size_t added);
 
   Store& store_;
   const PrefetchOptions options_;

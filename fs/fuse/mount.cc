@@ -25,6 +25,7 @@
 #include "fs/core/refresher.h"
 #include "fs/fuse/daemon.h"
 #include "fs/fuse/fuse_session.h"
+#include "fs/fuse/kernel_readahead.h"
 #include "fs/fuse/metrics_server.h"
 #include "fs/fuse/mountpoint.h"
 #include "store/base/clock.h"
@@ -135,6 +136,18 @@ SessionOptions SessionOptionsFor(const MountOptions& options) {
 constexpr size_t kWarmBufferBytes = size_t{128} << 20;
 constexpr size_t kWarmHeapBytes = size_t{16} << 20;
 
+// Before the mount is reported ready, so the first cold read already gets
+// large requests. Without root the kernel's default stays: slower, not wrong.
+void RaiseKernelReadahead(const MountOptions& options) {
+  if (options.kernel_readahead == 0) return;
+  Status raised = SetKernelReadahead(options.mountpoint, options.kernel_readahead);
+  if (raised.ok()) {
+    Logger("fs")->debug("kernel read-ahead {} KiB", options.kernel_readahead >> 10);
+  } else {
+    Logger("fs")->info("kernel read-ahead left at the kernel's default: {}", raised.message());
+  }
+}
+
 // A node's cache names the mount that owns it, so `re2po pull` can fill it
 // by reading through the mount while the daemon holds the cache.
 void RecordMountpoint(const MountOptions& options) {
@@ -191,6 +204,7 @@ Status Serve(const MountOptions& options, StartupReporter& reporter) {
       return;
     }
     RecordMountpoint(options);
+    RaiseKernelReadahead(options);
     reporter.Ready("mounted " + SourceName(options) + " on " + options.mountpoint.string() +
                    " (read-only, chunk cache " + std::to_string(options.cache_bytes >> 20) +
                    " MiB)");

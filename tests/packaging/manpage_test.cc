@@ -86,9 +86,10 @@ TEST_F(ManPageTest, DocumentsEveryOptionOfEverySubcommand) {
 
 TEST_F(ManPageTest, DocumentsTheMountOptionsTheParserTakes) {
   for (const char* option :
-       {"cache_size=", "whole_file_readahead=", "allow_other", "log_level=", "log_file=",
-        "allow_root", "auto_unmount", "fsname=", "subtype=", "_netdev", "endpoint=", "cache_dir=",
-        "cache_size_max=", "trust=", "timeout=", "prefetch=", "access_log=", "metrics="}) {
+       {"cache_size=", "whole_file_readahead=", "kernel_readahead=", "allow_other",
+        "log_level=", "log_file=", "allow_root", "auto_unmount", "fsname=", "subtype=", "_netdev",
+        "endpoint=", "cache_dir=", "cache_size_max=", "trust=", "timeout=", "prefetch=",
+        "access_log=", "metrics="}) {
     EXPECT_NE(text_.find(option), std::string::npos) << option;
   }
 }

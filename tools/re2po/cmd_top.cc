@@ -14,6 +14,7 @@
 #ifdef RE2PO_WITH_FS
 #include "fs/core/metrics_text.h"
 #include "fs/fuse/metrics_server.h"
+#include "fs/fuse/mountinfo.h"
 #include "store/fleet/open_remote.h"
 #endif
 
@@ -25,41 +26,16 @@ using fs::ScrapedMetrics;
 
 constexpr auto kInterval = std::chrono::seconds(1);
 
-// mountinfo escapes space, tab, newline and backslash as \ooo.
-std::string Unescape(const std::string& field) {
-  std::string out;
-  for (size_t i = 0; i < field.size(); ++i) {
-    const bool octal =
-        i + 3 < field.size() && std::all_of(field.begin() + i + 1, field.begin() + i + 4,
-                                            [](char c) { return c >= '0' && c <= '7'; });
-    if (field[i] == '\\' && octal) {
-      out += static_cast<char>(std::stoi(field.substr(i + 1, 3), nullptr, 8));
-      i += 3;
-    } else {
-      out += field[i];
-    }
-  }
-  return out;
-}
-
 // The store a re2po mount at `mountpoint` serves, from its source
 // ("re2po:/srv/store", or "re2po:s3://..." for a node with the default cache).
 Result<stdfs::path> StoreOfMount(const stdfs::path& mountpoint) {
-  std::ifstream in("/proc/self/mountinfo");
-  for (std::string line; std::getline(in, line);) {
-    std::istringstream fields(line);
-    std::vector<std::string> parts;
-    for (std::string part; fields >> part;) parts.push_back(part);
-    const auto dash = std::find(parts.begin(), parts.end(), "-");
-    if (parts.size() < 5 || dash == parts.end() || parts.end() - dash < 3) continue;
-    if (stdfs::path(Unescape(parts[4])) != mountpoint || *(dash + 1) != "fuse.re2po") continue;
-    const std::string source = Unescape(*(dash + 2));
-    if (!source.starts_with("re2po:")) continue;
-    const std::string store = source.substr(6);
-    if (store.find("://") != std::string::npos) return DefaultCacheDir(store);
-    return stdfs::path(store);
+  ASSIGN_OR_RETURN(fs::MountInfoEntry mount, fs::FindMount(mountpoint, "fuse.re2po"));
+  if (!mount.source.starts_with("re2po:")) {
+    return Status::NotFound(mountpoint.string() + " is not a re2po mount");
   }
-  return Status::NotFound(mountpoint.string() + " is not a re2po mount");
+  const std::string store = mount.source.substr(6);
+  if (store.find("://") != std::string::npos) return DefaultCacheDir(store);
+  return stdfs::path(store);
 }
 
 // A scrape from the first recorded address that answers.

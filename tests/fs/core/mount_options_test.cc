@@ -28,10 +28,13 @@ TEST(ParseMountOptionsTest, DefaultsAreDocumented) {
 
 TEST(ParseMountOptionsTest, UnderstandsItsOwnOptions) {
   auto options = ParseMountOptions(
-      "cache_size=1G,allow_other,log_level=debug,ro,whole_file_readahead=200M", {});
+      "cache_size=1G,allow_other,log_level=debug,ro,whole_file_readahead=200M,"
+      "kernel_readahead=4M",
+      {});
   ASSERT_TRUE(options.ok()) << options.status().ToString();
   EXPECT_EQ(options->cache_bytes, size_t{1} << 30);
   EXPECT_EQ(options->whole_file_readahead, size_t{200} << 20);
+  EXPECT_EQ(options->kernel_readahead, size_t{4} << 20);
   EXPECT_TRUE(options->allow_other);
   EXPECT_EQ(options->log_level, "debug");
   EXPECT_TRUE(options->fuse_options.empty());
@@ -49,6 +52,7 @@ TEST(ParseMountOptionsTest, DropsWhatMountAndSystemdPass) {
   EXPECT_TRUE(options->fuse_options.empty());
   EXPECT_EQ(options->store_dir, "/s");  // the base is kept
   EXPECT_EQ(options->cache_bytes, size_t{256} << 20);
+  EXPECT_EQ(options->kernel_readahead, size_t{1} << 20);
 }
 
 TEST(ParseMountOptionsTest, PassesLibfuseOptionsAndHandlesEscapes) {
@@ -60,8 +64,9 @@ TEST(ParseMountOptionsTest, PassesLibfuseOptionsAndHandlesEscapes) {
 }
 
 TEST(ParseMountOptionsTest, RejectsUnknownOptionsAndBadValues) {
-  for (const char* bad : {"frobnicate", "cache_size=", "cache_size=big",
-                          "whole_file_readahead=lots", "log_level=loud", "direct_io", "uid=5"}) {
+  for (const char* bad :
+       {"frobnicate", "cache_size=", "cache_size=big", "whole_file_readahead=lots",
+        "kernel_readahead=x", "log_level=loud", "direct_io", "uid=5"}) {
     auto options = ParseMountOptions(bad, {});
     ASSERT_FALSE(options.ok()) << bad;
     EXPECT_EQ(options.status().code(), StatusCode::kInvalidArgument) << bad;
