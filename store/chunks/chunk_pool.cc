@@ -10,32 +10,42 @@ ChunkBufferPool& ChunkBufferPool::Instance() {
 }
 
 std::shared_ptr<std::vector<uint8_t>> ChunkBufferPool::Take(size_t size) {
+  // Small chunks (norms, biases) come from malloc's own bins, already
+  // touched; a pooled buffer would reserve 64 KiB for a few hundred bytes.
+  if (size < kSmallChunk) return std::make_shared<std::vector<uint8_t>>(size);
   const size_t capacity = ClassOf(size);
-  std::unique_ptr<std::vector<uint8_t>> buffer;
-  if (capacity <= (kMinClass << (kClasses - 1))) {
-    std::lock_guard lock(mutex_);
-    auto& list = free_[IndexOf(capacity)];
-    if (!list.empty()) {
-      buffer = std::move(list.back());
-      list.pop_back();
-      free_bytes_ -= capacity;
-    }
-  }
+  std::unique_ptr<std::vector<uint8_t>> buffer =
+      capacity <= kMaxClass ? TakeFree(IndexOf(capacity)) : nullptr;
   if (!buffer) {
     buffer = std::make_unique<std::vector<uint8_t>>();
     // Beyond the largest class a buffer is not pooled: no room to spare.
-    buffer->reserve(capacity <= (kMinClass << (kClasses - 1)) ? capacity : size);
+    buffer->reserve(capacity <= kMaxClass ? capacity : size);
   }
   buffer->resize(size);  // within the capacity: no new allocation
   return std::shared_ptr<std::vector<uint8_t>>(buffer.release(),
                                                [this](std::vector<uint8_t>* b) { Give(b); });
 }
 
+// A free buffer of the class, else of the next larger ones: a touched
+// buffer twice or four times too large costs cache room, fresh memory a
+// page fault per 4 KiB (10 µs each on a microVM).
+std::unique_ptr<std::vector<uint8_t>> ChunkBufferPool::TakeFree(int index) {
+  std::lock_guard lock(mutex_);
+  for (int larger = index; larger < std::min(index + kLargerClassesTaken + 1, kClasses); ++larger) {
+    auto& list = free_[larger];
+    if (list.empty()) continue;
+    std::unique_ptr<std::vector<uint8_t>> buffer = std::move(list.back());
+    list.pop_back();
+    free_bytes_ -= buffer->capacity();
+    return buffer;
+  }
+  return nullptr;
+}
+
 void ChunkBufferPool::Give(std::vector<uint8_t>* buffer) {
   std::unique_ptr<std::vector<uint8_t>> owned(buffer);
   const size_t capacity = owned->capacity();
-  if (capacity < kMinClass || !std::has_single_bit(capacity) ||
-      capacity > (kMinClass << (kClasses - 1))) {
+  if (capacity < kMinClass || !std::has_single_bit(capacity) || capacity > kMaxClass) {
     return;
   }
   std::lock_guard lock(mutex_);
@@ -45,21 +55,30 @@ void ChunkBufferPool::Give(std::vector<uint8_t>* buffer) {
 }
 
 void ChunkBufferPool::Warm(size_t bytes, size_t heap_slack) {
-  constexpr size_t kPiece = size_t{1} << 20;  // tensors are cut into 1 MiB pieces
   {
     std::lock_guard lock(mutex_);
     keep_bytes_ = std::max(keep_bytes_, bytes);
   }
-  for (size_t added = 0; added + kPiece <= bytes && free_bytes() + kPiece <= bytes;
-       added += kPiece) {
-    auto buffer = std::make_unique<std::vector<uint8_t>>(kPiece);  // zeroed: touched
-    std::lock_guard lock(mutex_);
-    free_[IndexOf(kPiece)].push_back(std::move(buffer));
-    free_bytes_ += kPiece;
+  // Half in tensor pieces (tensors are cut into 1 MiB pieces), half spread
+  // over the smaller classes that whole small tensors and tails take.
+  constexpr size_t kPiece = size_t{1} << 20;
+  AddTouched(kPiece, bytes / 2);
+  for (size_t capacity = kMinClass; capacity < kPiece; capacity <<= 1) {
+    AddTouched(capacity, bytes / 2 / kSmallerClasses);
   }
   std::vector<std::unique_ptr<std::vector<uint8_t>>> slack;
   for (size_t added = 0; added < heap_slack; added += kPiece) {
     slack.push_back(std::make_unique<std::vector<uint8_t>>(kPiece));
+  }
+}
+
+void ChunkBufferPool::AddTouched(size_t capacity, size_t bytes) {
+  for (size_t added = 0; added + capacity <= bytes; added += capacity) {
+    auto buffer = std::make_unique<std::vector<uint8_t>>(capacity);  // zeroed: touched
+    std::lock_guard lock(mutex_);
+    if (free_bytes_ + capacity > keep_bytes_) return;
+    free_[IndexOf(capacity)].push_back(std::move(buffer));
+    free_bytes_ += capacity;
   }
 }
 
