@@ -26,12 +26,14 @@ std::shared_ptr<std::vector<uint8_t>> ChunkBufferPool::Take(size_t size) {
                                                [this](std::vector<uint8_t>* b) { Give(b); });
 }
 
-// A free buffer of the class, else of the next larger ones: a touched
-// buffer twice or four times too large costs cache room, fresh memory a
-// page fault per 4 KiB (10 µs each on a microVM).
+// A free buffer of the class, else of the next two larger ones: a touched
+// buffer up to four times too large costs cache room (the cache charges
+// capacity), fresh memory a page fault per 4 KiB (10 µs each on a
+// microVM). Further up, the cache would hold too little.
 std::unique_ptr<std::vector<uint8_t>> ChunkBufferPool::TakeFree(int index) {
   std::lock_guard lock(mutex_);
-  for (int larger = index; larger < std::min(index + kLargerClassesTaken + 1, kClasses); ++larger) {
+  for (int larger = index; larger <= std::min(index + kLargerClassesTaken, kClasses - 1);
+       ++larger) {
     auto& list = free_[larger];
     if (list.empty()) continue;
     std::unique_ptr<std::vector<uint8_t>> buffer = std::move(list.back());
@@ -59,12 +61,11 @@ void ChunkBufferPool::Warm(size_t bytes, size_t heap_slack) {
     std::lock_guard lock(mutex_);
     keep_bytes_ = std::max(keep_bytes_, bytes);
   }
-  // Half in tensor pieces (tensors are cut into 1 MiB pieces), half spread
-  // over the smaller classes that whole small tensors and tails take.
-  constexpr size_t kPiece = size_t{1} << 20;
-  AddTouched(kPiece, bytes / 2);
+  // Mostly tensor pieces; a quarter spread over the smaller classes that
+  // small tensors and the tails of large ones take.
+  AddTouched(kPiece, bytes / 4 * 3);
   for (size_t capacity = kMinClass; capacity < kPiece; capacity <<= 1) {
-    AddTouched(capacity, bytes / 2 / kSmallerClasses);
+    AddTouched(capacity, bytes / 4 / kSmallerClasses);
   }
   std::vector<std::unique_ptr<std::vector<uint8_t>>> slack;
   for (size_t added = 0; added < heap_slack; added += kPiece) {

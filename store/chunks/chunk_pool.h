@@ -21,9 +21,9 @@ class ChunkBufferPool {
   // A buffer of exactly `size` bytes (contents unspecified) that returns
   // to the pool when its last owner lets go.
   std::shared_ptr<std::vector<uint8_t>> Take(size_t size);
-  // Adds touched buffers until about `bytes` are free (half of them of the
-  // tensor-piece size, half of the smaller classes), and keeps up to that
-  // much free from then on. Also leaves `heap_slack`
+  // Adds touched buffers until about `bytes` are free (three quarters of
+  // them of the tensor-piece size, the rest of the smaller classes), and
+  // keeps up to that much free from then on. Also leaves `heap_slack`
   // touched bytes free in the malloc heap, for the buffers RocksDB takes
   // and frees on every read (with the heap kept, store/base/allocator_tuning.h).
   void Warm(size_t bytes, size_t heap_slack);
@@ -34,8 +34,9 @@ class ChunkBufferPool {
   static constexpr size_t kMinClass = size_t{64} << 10;
   static constexpr int kClasses = 12;  // 64 KiB .. 128 MiB
   static constexpr size_t kMaxClass = kMinClass << (kClasses - 1);
-  static constexpr int kSmallerClasses = 4;      // 64 KiB .. 512 KiB, below a tensor piece
-  static constexpr int kLargerClassesTaken = 2;  // up to four times the size asked
+  static constexpr size_t kPiece = size_t{1} << 20;  // tensors are cut into pieces of this size
+  static constexpr int kSmallerClasses = 4;          // 64 KiB .. 512 KiB
+  static constexpr int kLargerClassesTaken = 2;      // up to four times the class asked
   static size_t ClassOf(size_t size) { return std::bit_ceil(std::max(size, kMinClass)); }
   static int IndexOf(size_t capacity) { return std::countr_zero(capacity / kMinClass); }
   void Give(std::vector<uint8_t>* buffer);
