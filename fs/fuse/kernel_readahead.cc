@@ -9,16 +9,14 @@
 namespace re2po::fs {
 namespace {
 
-constexpr std::string_view kFsType = "fuse.re2po";
-
 // mountinfo names the mountpoint with symlinks resolved. Only the parent is
 // resolved here: the mountpoint itself is served by the caller.
 Result<std::filesystem::path> ReadaheadFile(const std::filesystem::path& mountpoint) {
-  Result<MountInfoEntry> found = FindMount(mountpoint, kFsType);
+  Result<MountInfoEntry> found = FindMount(mountpoint, kRe2poMountType);
   if (!found.ok()) {
     std::error_code ec;
     const auto parent = std::filesystem::weakly_canonical(mountpoint.parent_path(), ec);
-    if (!ec) found = FindMount(parent / mountpoint.filename(), kFsType);
+    if (!ec) found = FindMount(parent / mountpoint.filename(), kRe2poMountType);
   }
   ASSIGN_OR_RETURN(MountInfoEntry mount, std::move(found));
   return std::filesystem::path("/sys/class/bdi") / mount.device / "read_ahead_kb";

@@ -10,6 +10,9 @@
 
 namespace re2po::fs {
 
+// The type mountinfo gives a re2po mount (fuse_session.cc mounts with subtype=re2po).
+inline constexpr std::string_view kRe2poMountType = "fuse.re2po";
+
 struct MountInfoEntry {
   std::string device;  // "MAJOR:MINOR", as /sys/class/bdi names it
   std::filesystem::path mountpoint;

@@ -111,7 +111,7 @@ TEST_F(KernelReadaheadTest, TheOptionSetsTheWindow) {
 TEST_F(KernelReadaheadTest, MountInfoNamesTheMountsDevice) {
   TestMount mount(store_.dir());
   START_MOUNT(mount);
-  Result<fs::MountInfoEntry> entry = fs::FindMount(mount.mountpoint(), "fuse.re2po");
+  Result<fs::MountInfoEntry> entry = fs::FindMount(mount.mountpoint(), fs::kRe2poMountType);
   ASSERT_TRUE(entry.ok()) << entry.status().ToString();
   struct stat st {};
   ASSERT_EQ(::stat(mount.mountpoint().c_str(), &st), 0);
@@ -119,7 +119,7 @@ TEST_F(KernelReadaheadTest, MountInfoNamesTheMountsDevice) {
             std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev)));
   EXPECT_EQ(entry->source, "re2po:" + store_.dir().string());
   EXPECT_FALSE(fs::FindMount(mount.mountpoint(), "ext4").ok());
-  EXPECT_FALSE(fs::FindMount(store_.scratch(), "fuse.re2po").ok());
+  EXPECT_FALSE(fs::FindMount(store_.scratch(), fs::kRe2poMountType).ok());
 }
 
 TEST(MountInfoTest, UnescapesOctalEscapesOnly) {

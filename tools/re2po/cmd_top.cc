@@ -6,8 +6,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "tools/re2po/commands.h"
@@ -29,7 +27,7 @@ constexpr auto kInterval = std::chrono::seconds(1);
 // The store a re2po mount at `mountpoint` serves, from its source
 // ("re2po:/srv/store", or "re2po:s3://..." for a node with the default cache).
 Result<stdfs::path> StoreOfMount(const stdfs::path& mountpoint) {
-  ASSIGN_OR_RETURN(fs::MountInfoEntry mount, fs::FindMount(mountpoint, "fuse.re2po"));
+  ASSIGN_OR_RETURN(fs::MountInfoEntry mount, fs::FindMount(mountpoint, fs::kRe2poMountType));
   if (!mount.source.starts_with("re2po:")) {
     return Status::NotFound(mountpoint.string() + " is not a re2po mount");
   }
