@@ -31,17 +31,25 @@ class InFlightFetches {
       }
       it->second = promise.get_future().share();
     }
-    // Erased however the fetch ends; a throwing fetch leaves the waiters a
-    // broken promise, which they rethrow to their own callers.
+    // Erased however the fetch ends, and before the waiters wake: a caller
+    // that saw this fetch's result and asks again starts a new fetch rather
+    // than joining the finished one (a retried read after EIO really
+    // retries). A throwing fetch leaves the waiters a broken promise, which
+    // they rethrow to their own callers.
     struct Erase {
       InFlightFetches& self;
       const Digest& digest;
-      ~Erase() {
+      bool done = false;
+      void Now() {
+        if (done) return;
+        done = true;
         std::lock_guard lock(self.mutex_);
         self.pending_.erase(digest);
       }
+      ~Erase() { Now(); }
     } erase{*this, digest};
     Result<ChunkBytes> result = std::forward<Fetch>(fetch)();
+    erase.Now();
     promise.set_value(result);
     return result;
   }

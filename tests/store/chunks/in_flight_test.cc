@@ -66,6 +66,30 @@ TEST(InFlightFetchesTest, AnErrorReachesEveryWaiterAndIsNotRemembered) {
   EXPECT_TRUE(good.ok());
 }
 
+// A reader that got EIO and reads again must really fetch again, never join
+// the fetch whose error it has already seen.
+TEST(InFlightFetchesTest, AWaiterThatAsksAgainStartsANewFetch) {
+  InFlightFetches in_flight;
+  const Digest digest = Sha256Of(std::string_view("again"));
+  for (int round = 0; round < 300; ++round) {
+    std::atomic<int> fetches{0};
+    std::atomic<bool> started{false};
+    auto failing = [&]() -> Result<ChunkBytes> {
+      ++fetches;
+      started = true;
+      std::this_thread::sleep_for(1ms);
+      return Status::Corruption("bad chunk");
+    };
+    std::thread leader([&] { (void)in_flight.Share(digest, failing); });
+    while (!started) std::this_thread::yield();
+    (void)in_flight.Share(digest, failing);  // joins or follows the leader
+    const int before_retry = fetches.load();
+    (void)in_flight.Share(digest, failing);
+    EXPECT_EQ(fetches.load(), before_retry + 1) << "round " << round;
+    leader.join();
+  }
+}
+
 TEST(InFlightFetchesTest, AThrowingFetchLeavesNothingBehind) {
   InFlightFetches in_flight;
   const Digest digest = Sha256Of(std::string_view("throws"));
