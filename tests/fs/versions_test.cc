@@ -7,11 +7,26 @@
 namespace re2po::testing {
 namespace {
 
+// Every version 1-1000; sanitizer builds (RE2PO_TEST_SCALE=small), where
+// each import process is several times slower, take the numbers where text
+// and numeric order differ (9/10, 99/100, 999/1000) and a spread between.
+std::vector<uint64_t> VersionsToImport() {
+  std::vector<uint64_t> versions;
+  for (uint64_t version = 1; version <= 1000; ++version) {
+    const bool boundary = version <= 12 || (version >= 98 && version <= 101) || version >= 998;
+    if (!SmallScale() || boundary || version % 37 == 0 || version == 512) {
+      versions.push_back(version);
+    }
+  }
+  return versions;
+}
+
 TEST(VersionsTest, ThousandVersionsListInNumericOrder) {
   REQUIRE_FUSE();
   TestStore store;
   const stdfs::path source = store.scratch() / "tiny";
-  for (uint64_t version = 1; version <= 1000; ++version) {
+  const std::vector<uint64_t> versions = VersionsToImport();
+  for (uint64_t version : versions) {
     WriteFileText(source / "version.txt", std::to_string(version) + "\n");
     store.Import("many", version, source);
   }
@@ -20,7 +35,7 @@ TEST(VersionsTest, ThousandVersionsListInNumericOrder) {
   START_MOUNT(mount);
 
   std::vector<std::string> expected;
-  for (int version = 1; version <= 1000; ++version) expected.push_back(std::to_string(version));
+  for (uint64_t version : versions) expected.push_back(std::to_string(version));
   expected.push_back("latest");
   EXPECT_EQ(ListInOrder(mount.path("many")), expected);
   EXPECT_EQ(ListInOrder(mount.path("many")), expected);  // again, from a fresh opendir
@@ -33,7 +48,7 @@ TEST(VersionsTest, ThousandVersionsListInNumericOrder) {
   EXPECT_EQ(ReadFileBytes(mount.path("many/latest/version.txt")).size(), 5u);
   struct stat st {};
   ASSERT_EQ(::stat(mount.path("many").c_str(), &st), 0);
-  EXPECT_EQ(st.st_nlink, 1002u);
+  EXPECT_EQ(st.st_nlink, versions.size() + 2);
 }
 
 TEST(VersionsTest, TensorFlowServingLayoutMountsByteIdentical) {
