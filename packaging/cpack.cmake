@@ -93,8 +93,9 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   "${RE2PO_PACKAGING_DIR}/debian/postrm")
 
 # fuse3 brings fusermount3 (unprivileged mounts) and /etc/fuse.conf; it is
-# not a shared library, so dpkg-shlibdeps cannot find it.
-set(RE2PO_DEBIAN_DEPENDS "fuse3")
+# not a shared library, so dpkg-shlibdeps cannot find it. Nor libcurl4, which
+# the remote client loads with dlopen (store/remote/curl_library.h).
+set(RE2PO_DEBIAN_DEPENDS "fuse3, libcurl4")
 find_program(RE2PO_DPKG_SHLIBDEPS dpkg-shlibdeps)
 if(RE2PO_DPKG_SHLIBDEPS)
   # Depends computed from the binaries' NEEDED entries, appended to the above.
@@ -102,9 +103,18 @@ if(RE2PO_DPKG_SHLIBDEPS)
 else()
   # The Debian 12 names of what the binaries link (checked with apt-cache policy).
   string(APPEND RE2PO_DEBIAN_DEPENDS
-    ", libfuse3-3 (>= 3.14), librocksdb7.8, libzstd1, libspdlog1.10, libfmt9"
-    ", libsnappy1v5, libhdf5-103-1, libxxhash0, libssl3, libcurl4, libstdc++6 (>= 12)"
-    ", libc6 (>= 2.36)")
+    ", libfuse3-3 (>= 3.14), libzstd1, libspdlog1.10, libfmt9, libsnappy1v5, libxxhash0"
+    ", libssl3, libstdc++6 (>= 12), libc6 (>= 2.36)")
+  if(RE2PO_ROCKSDB_STATIC)
+    string(APPEND RE2PO_DEBIAN_DEPENDS ", liblz4-1, libbz2-1.0, zlib1g")
+  else()
+    string(APPEND RE2PO_DEBIAN_DEPENDS ", librocksdb7.8")
+  endif()
+  if(RE2PO_HDF5_STATIC)
+    string(APPEND RE2PO_DEBIAN_DEPENDS ", libsz2")
+  else()
+    string(APPEND RE2PO_DEBIAN_DEPENDS ", libhdf5-103-1")
+  endif()
 endif()
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "${RE2PO_DEBIAN_DEPENDS}")
 # Remotes over https:// check the endpoint's certificate against the system

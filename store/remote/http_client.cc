@@ -1,6 +1,5 @@
 #include "store/remote/http_client.h"
 
-#include <curl/curl.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -8,15 +7,21 @@
 #include <cstring>
 #include <mutex>
 
+#include "store/remote/curl_library.h"
+
 namespace re2po {
 namespace {
 
 constexpr uint64_t kMaxErrorBodyBytes = 64 << 10;
 
+// libcurl, or null when it could not be loaded (Perform says why).
+const CurlLibrary* g_curl = nullptr;
+
 void InitCurlOnce() {
   static std::once_flag once;
   std::call_once(once, [] {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+    Result<const CurlLibrary*> loaded = LoadCurlLibrary();
+    if (loaded.ok()) g_curl = *loaded;
     // Requests run with CURLOPT_NOSIGNAL (threads), which leaves SIGPIPE to
     // us: a TLS write to a connection the server closed would otherwise
     // kill the process. Only a default disposition is changed.
@@ -28,12 +33,12 @@ void InitCurlOnce() {
 }
 
 struct SlistDeleter {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+  void operator()(curl_slist* list) const { g_curl->slist_free_all(list); }
 };
 using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
 
 bool AppendHeader(Slist& list, const std::string& line) {
-  curl_slist* grown = curl_slist_append(list.get(), line.c_str());
+  curl_slist* grown = g_curl->slist_append(list.get(), line.c_str());
   if (grown == nullptr) return false;
   (void)list.release();  // curl_slist_append returned the same list, grown
   list.reset(grown);
@@ -161,7 +166,7 @@ std::string_view UrlForMessages(std::string_view url) { return url.substr(0, url
 
 Status TransportError(CURLcode code, const char* detail, const HttpRequest& request) {
   std::string message = request.method + " " + std::string(UrlForMessages(request.url)) + ": " +
-                        (detail[0] != '\0' ? detail : curl_easy_strerror(code));
+                        (detail[0] != '\0' ? detail : g_curl->easy_strerror(code));
   switch (code) {
     case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
@@ -180,7 +185,7 @@ struct HttpClient::EasyHandle {
   CURL* curl = nullptr;
   char error[CURL_ERROR_SIZE] = {};
   ~EasyHandle() {
-    if (curl != nullptr) curl_easy_cleanup(curl);
+    if (curl != nullptr) g_curl->easy_cleanup(curl);
   }
 };
 
@@ -198,7 +203,7 @@ std::unique_ptr<HttpClient::EasyHandle> HttpClient::Acquire() {
     }
   }
   auto handle = std::make_unique<EasyHandle>();
-  handle->curl = curl_easy_init();
+  handle->curl = g_curl->easy_init();
   if (handle->curl == nullptr) return nullptr;
   return handle;
 }
@@ -230,46 +235,48 @@ void SetMethod(CURL* curl, const HttpRequest& request, Transfer& transfer) {
   const bool sends_body =
       request.method == "PUT" || request.method == "POST" || request.method == "PATCH";
   if (request.method == "GET") {
-    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+    g_curl->easy_setopt(curl, CURLOPT_HTTPGET, 1L);
   } else if (request.method == "HEAD") {
-    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    g_curl->easy_setopt(curl, CURLOPT_NOBODY, 1L);
   } else if (!sends_body) {
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    g_curl->easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   }
   if (!sends_body) return;
   transfer.upload = request.body;
-  curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-  curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
-  curl_easy_setopt(curl, CURLOPT_READFUNCTION, OnUpload);
-  curl_easy_setopt(curl, CURLOPT_READDATA, &transfer);
-  curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, OnSeek);
-  curl_easy_setopt(curl, CURLOPT_SEEKDATA, &transfer);
+  g_curl->easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+  g_curl->easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+  g_curl->easy_setopt(curl, CURLOPT_READFUNCTION, OnUpload);
+  g_curl->easy_setopt(curl, CURLOPT_READDATA, &transfer);
+  g_curl->easy_setopt(curl, CURLOPT_SEEKFUNCTION, OnSeek);
+  g_curl->easy_setopt(curl, CURLOPT_SEEKDATA, &transfer);
   if (request.method != "PUT")
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    g_curl->easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
 }
 
 void SetConnectionOptions(CURL* curl, const HttpClientOptions& options,
                           const HttpRequest& request) {
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
-  curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+  g_curl->easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  g_curl->easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
+  g_curl->easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
   // Keys may hold "." and ".." segments; they are names, not paths to squash.
-  curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(options.connect_timeout.count()));
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT,
-                   static_cast<long>(options.low_speed_bytes_per_second));
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options.low_speed_time.count()));
+  g_curl->easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
+  g_curl->easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                      static_cast<long>(options.connect_timeout.count()));
+  g_curl->easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT,
+                      static_cast<long>(options.low_speed_bytes_per_second));
+  g_curl->easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
+                      static_cast<long>(options.low_speed_time.count()));
   if (request.timeout.count() > 0) {
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
+    g_curl->easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
     // A connect never outlives the attempt it belongs to.
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
-                     static_cast<long>(std::min(options.connect_timeout, request.timeout).count()));
+    g_curl->easy_setopt(
+        curl, CURLOPT_CONNECTTIMEOUT_MS,
+        static_cast<long>(std::min(options.connect_timeout, request.timeout).count()));
   }
-  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, options.follow_redirects ? 1L : 0L);
-  curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
+  g_curl->easy_setopt(curl, CURLOPT_FOLLOWLOCATION, options.follow_redirects ? 1L : 0L);
+  g_curl->easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
   if (!options.user_agent.empty()) {
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, options.user_agent.c_str());
+    g_curl->easy_setopt(curl, CURLOPT_USERAGENT, options.user_agent.c_str());
   }
 }
 
@@ -283,11 +290,12 @@ Result<HttpResponse> HttpClient::Perform(const HttpRequest& request) {
     ~Lease() {
       if (handle != nullptr) client.Release(std::move(handle));
     }
-  } lease{*this, Acquire()};
+  } lease{*this, g_curl != nullptr ? Acquire() : nullptr};
+  if (g_curl == nullptr) return LoadCurlLibrary().status();
   if (lease.handle == nullptr) return Status::IOError("curl_easy_init failed");
   CURL* curl = lease.handle->curl;
   // Reset keeps the handle's live connection: that is the keep-alive.
-  curl_easy_reset(curl);
+  g_curl->easy_reset(curl);
   lease.handle->error[0] = '\0';
 
   Transfer transfer;
@@ -296,22 +304,22 @@ Result<HttpResponse> HttpClient::Perform(const HttpRequest& request) {
   const Slist headers = RequestHeaders(request, headers_ok);
   if (!headers_ok) return Status::IOError("out of memory building request headers");
 
-  curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, lease.handle->error);
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
+  g_curl->easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+  g_curl->easy_setopt(curl, CURLOPT_ERRORBUFFER, lease.handle->error);
+  g_curl->easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
+  g_curl->easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
+  g_curl->easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
+  g_curl->easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
+  g_curl->easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
   SetConnectionOptions(curl, options_, request);
   SetMethod(curl, request, transfer);
 
-  const CURLcode code = curl_easy_perform(curl);
+  const CURLcode code = g_curl->easy_perform(curl);
   const bool stopped_on_purpose = code == CURLE_WRITE_ERROR && transfer.response.body_truncated;
   if (code != CURLE_OK && !stopped_on_purpose) {
     return TransportError(code, lease.handle->error, request);
   }
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &transfer.response.status);
+  g_curl->easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &transfer.response.status);
   return std::move(transfer.response);
 }
 
