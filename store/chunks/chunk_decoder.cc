@@ -27,29 +27,52 @@ Status CheckDecoded(const Digest& name, const ChunkValue& parsed, std::span<cons
   return Status::Ok();
 }
 
+// Decodes the stored XOR into `bytes` and fetches the base it is against.
+Result<ChunkBytes> DecodeXorAndFetchBase(CodecId inner, std::string_view inner_payload,
+                                         const Digest& base, std::vector<uint8_t>& bytes,
+                                         const BaseChunkFn& base_chunk) {
+  RETURN_IF_ERROR(DecodeChunk(inner, inner_payload, bytes));
+  Result<ChunkBytes> fetched = base_chunk(base);
+  if (!fetched.ok()) return fetched.status().WithContext("its base");
+  return fetched;
+}
+
 Status ApplyDelta(std::string_view payload, std::vector<uint8_t>& bytes,
                   const BaseChunkFn& base_chunk) {
   ASSIGN_OR_RETURN(DeltaPayload delta, ParseDeltaPayload(payload));
-  RETURN_IF_ERROR(DecodeChunk(delta.inner, delta.inner_payload, bytes));
-  Result<ChunkBytes> base = base_chunk(delta.base);
-  if (!base.ok()) return base.status().WithContext("its base");
-  if ((*base)->size() != bytes.size()) {
+  ASSIGN_OR_RETURN(ChunkBytes base, DecodeXorAndFetchBase(delta.inner, delta.inner_payload,
+                                                          delta.base, bytes, base_chunk));
+  if (base->size() != bytes.size()) {
     return Status::Corruption("delta chunk of " + std::to_string(bytes.size()) +
-                              " bytes against a base of " + std::to_string((*base)->size()));
+                              " bytes against a base of " + std::to_string(base->size()));
   }
-  XorInto(bytes, **base);
+  XorInto(bytes, *base);
   return Status::Ok();
 }
 
-// Codecs 0-3 into a pooled buffer of the raw size.
+Status ApplyDerivation(std::string_view payload, std::vector<uint8_t>& bytes,
+                       const BaseChunkFn& base_chunk) {
+  ASSIGN_OR_RETURN(DerivedPayload derived, ParseDerivedPayload(payload));
+  ASSIGN_OR_RETURN(ChunkBytes base, DecodeXorAndFetchBase(derived.inner, derived.inner_payload,
+                                                          derived.base, bytes, base_chunk));
+  thread_local std::vector<uint8_t> prediction;
+  prediction.resize(bytes.size());
+  RETURN_IF_ERROR(Predict(derived.derivation, *base, prediction));
+  XorInto(bytes, prediction);
+  return Status::Ok();
+}
+
+// Codecs 0-3 and 5 into a pooled buffer of the raw size.
 Result<Buffer> DecodeUnsealed(const ChunkValue& parsed, bool base_of_delta,
                               const BaseChunkFn& base_chunk) {
   Buffer bytes = ChunkBufferPool::Instance().Take(parsed.raw_size);
-  if (parsed.codec != CodecId::kDelta) {
-    RETURN_IF_ERROR(DecodeChunk(parsed.codec, parsed.payload, *bytes));
-  } else {
+  if (parsed.codec == CodecId::kDelta || parsed.codec == CodecId::kDerived) {
     if (base_of_delta) return Status::Corruption("the base of a delta chunk is a delta chunk");
-    RETURN_IF_ERROR(ApplyDelta(parsed.payload, *bytes, base_chunk));
+    RETURN_IF_ERROR(parsed.codec == CodecId::kDelta
+                        ? ApplyDelta(parsed.payload, *bytes, base_chunk)
+                        : ApplyDerivation(parsed.payload, *bytes, base_chunk));
+  } else {
+    RETURN_IF_ERROR(DecodeChunk(parsed.codec, parsed.payload, *bytes));
   }
   return bytes;
 }

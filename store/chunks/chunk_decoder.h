@@ -20,7 +20,8 @@ namespace re2po {
 // anything that came from a remote.
 enum class ChunkCheck { kFast, kFull };
 
-// Fetches the base of a delta chunk. Called only for codec-3 values.
+// Fetches the base of a delta or derived chunk. Called only for codec-3 and
+// codec-5 values.
 using BaseChunkFn = std::function<Result<ChunkBytes>(const Digest& base)>;
 
 // `base_of_delta`: the value is wanted as the base of a delta, so it must

@@ -117,15 +117,19 @@ std::string EncodeChunkValue(const Digest& name, std::span<const uint8_t> raw, D
   return value;
 }
 
-std::string EncodeDeltaChunkValue(const Digest& name, std::span<const uint8_t> raw,
-                                  const Digest& base, std::span<const uint8_t> base_raw,
-                                  DType dtype, const CodecOptions& options, size_t& payload_size) {
+namespace {
+
+// Codecs 3 and 5: `prefix` (what names the base), then the inner codec byte
+// and the XOR of `raw` with `other` encoded by it.
+std::string EncodeXorValue(CodecId codec, std::string_view prefix, const Digest& name,
+                           std::span<const uint8_t> raw, std::span<const uint8_t> other,
+                           DType dtype, const CodecOptions& options, size_t& payload_size) {
   thread_local std::vector<uint8_t> difference;
   difference.assign(raw.begin(), raw.end());
-  XorInto(difference, base_raw);
-  std::string value = Header(CodecId::kDelta, name, raw);
+  XorInto(difference, other);
+  std::string value = Header(codec, name, raw);
   const size_t header_size = value.size();
-  value.append(base.view());
+  value.append(prefix);
   value.push_back(0);
   const size_t inner_at = value.size() - 1;
   value[inner_at] = static_cast<char>(AppendPayload(difference, dtype, options, value));
@@ -133,18 +137,56 @@ std::string EncodeDeltaChunkValue(const Digest& name, std::span<const uint8_t> r
   return value;
 }
 
-Result<DeltaPayload> ParseDeltaPayload(std::string_view payload) {
-  if (payload.size() < 33) return Status::Corruption("delta chunk too short for its base");
-  DeltaPayload parsed;
-  ASSIGN_OR_RETURN(parsed.base, Digest::FromView(payload.substr(0, 32)));
-  parsed.inner = static_cast<CodecId>(static_cast<uint8_t>(payload[32]));
-  if (parsed.inner == CodecId::kDelta || parsed.inner == CodecId::kSealed ||
-      static_cast<uint8_t>(parsed.inner) > 4) {
-    return Status::Corruption("delta chunk with inner codec " +
+struct XorPayload {
+  Digest base;
+  CodecId inner = CodecId::kRaw;
+  std::string_view inner_payload;
+};
+
+// The base digest at `base_at`, then the inner codec (0-2) and its payload.
+Result<XorPayload> ParseXorPayload(std::string_view payload, size_t base_at, const char* what) {
+  if (payload.size() < base_at + 33) {
+    return Status::Corruption(std::string(what) + " chunk too short for its base");
+  }
+  XorPayload parsed;
+  ASSIGN_OR_RETURN(parsed.base, Digest::FromView(payload.substr(base_at, 32)));
+  parsed.inner = static_cast<CodecId>(static_cast<uint8_t>(payload[base_at + 32]));
+  if (parsed.inner != CodecId::kRaw && parsed.inner != CodecId::kZstd &&
+      parsed.inner != CodecId::kBytePlanes) {
+    return Status::Corruption(std::string(what) + " chunk with inner codec " +
                               std::to_string(static_cast<int>(parsed.inner)));
   }
-  parsed.inner_payload = payload.substr(33);
+  parsed.inner_payload = payload.substr(base_at + 33);
   return parsed;
+}
+
+}  // namespace
+
+std::string EncodeDeltaChunkValue(const Digest& name, std::span<const uint8_t> raw,
+                                  const Digest& base, std::span<const uint8_t> base_raw,
+                                  DType dtype, const CodecOptions& options, size_t& payload_size) {
+  return EncodeXorValue(CodecId::kDelta, base.view(), name, raw, base_raw, dtype, options,
+                        payload_size);
+}
+
+Result<DeltaPayload> ParseDeltaPayload(std::string_view payload) {
+  ASSIGN_OR_RETURN(XorPayload parsed, ParseXorPayload(payload, 0, "delta"));
+  return DeltaPayload{parsed.base, parsed.inner, parsed.inner_payload};
+}
+
+std::string EncodeDerivedChunkValue(const Digest& name, std::span<const uint8_t> raw,
+                                    const Digest& base, Derivation derivation,
+                                    std::span<const uint8_t> prediction, DType dtype,
+                                    const CodecOptions& options, size_t& payload_size) {
+  const std::string prefix = static_cast<char>(derivation) + std::string(base.view());
+  return EncodeXorValue(CodecId::kDerived, prefix, name, raw, prediction, dtype, options,
+                        payload_size);
+}
+
+Result<DerivedPayload> ParseDerivedPayload(std::string_view payload) {
+  ASSIGN_OR_RETURN(XorPayload parsed, ParseXorPayload(payload, 1, "derived"));
+  const auto derivation = static_cast<Derivation>(static_cast<uint8_t>(payload[0]));
+  return DerivedPayload{derivation, parsed.base, parsed.inner, parsed.inner_payload};
 }
 
 std::string SealChunkValue(const Digest& name, uint64_t raw_size, std::string_view inner_value,
@@ -205,6 +247,8 @@ Status DecodeChunk(CodecId codec, std::string_view payload, std::span<uint8_t> o
       return Status::Corruption("a delta chunk decodes only against its base");
     case CodecId::kSealed:
       return Status::Corruption("a sealed chunk decodes only with its key");
+    case CodecId::kDerived:
+      return Status::Corruption("a derived chunk decodes only against its base");
   }
   return Status::Corruption("unknown codec id " + std::to_string(static_cast<int>(codec)));
 }

@@ -11,11 +11,19 @@
 #include "store/base/digest.h"
 #include "store/base/dtype.h"
 #include "store/base/status.h"
+#include "store/chunks/derivation.h"
 #include "store/crypto/sealing_key.h"
 
 namespace re2po {
 
-enum class CodecId : uint8_t { kRaw = 0, kZstd = 1, kBytePlanes = 2, kDelta = 3, kSealed = 4 };
+enum class CodecId : uint8_t {
+  kRaw = 0,
+  kZstd = 1,
+  kBytePlanes = 2,
+  kDelta = 3,
+  kSealed = 4,
+  kDerived = 5,
+};
 
 // Set in the codec byte of values that carry a checksum of their raw bytes.
 inline constexpr uint8_t kChecksumFlag = 0x80;
@@ -55,6 +63,24 @@ struct DeltaPayload {
 };
 Result<DeltaPayload> ParseDeltaPayload(std::string_view payload);
 
+// Codec 5: the chunk stored as the XOR of its bytes with a prediction made
+// from another chunk by `derivation` (store/chunks/derivation.h), e.g. the
+// fp16 cast of an fp32 piece twice its size; the XOR is stored with the
+// codec the writer would pick for it. The base must not be a delta or
+// derived chunk itself.
+std::string EncodeDerivedChunkValue(const Digest& name, std::span<const uint8_t> raw,
+                                    const Digest& base, Derivation derivation,
+                                    std::span<const uint8_t> prediction, DType dtype,
+                                    const CodecOptions& options, size_t& payload_size);
+
+struct DerivedPayload {
+  Derivation derivation = Derivation::kCastF32ToF16;
+  Digest base;
+  CodecId inner = CodecId::kRaw;
+  std::string_view inner_payload;
+};
+Result<DerivedPayload> ParseDerivedPayload(std::string_view payload);
+
 // Codec 4: a chunk of a protected model. The payload is `inner_value` (a
 // whole chunk value of another codec, with its checksum) sealed by `key`
 // (store/crypto/sealing_key.h); the header keeps only the raw size, since a
@@ -74,9 +100,9 @@ struct ChunkValue {
 };
 Result<ChunkValue> ParseChunkValue(std::string_view value);
 
-// Decodes into `out`, which must have exactly the raw size. Not for codec 3,
-// whose base the store fetches (store_read.cc), nor codec 4, which needs a
-// key (store/chunks/chunk_decoder.h).
+// Decodes into `out`, which must have exactly the raw size. Not for codecs 3
+// and 5, whose base the store fetches (store_read.cc), nor codec 4, which
+// needs a key (store/chunks/chunk_decoder.h).
 Status DecodeChunk(CodecId codec, std::string_view payload, std::span<uint8_t> out);
 
 // XXH3-64 of a chunk's raw bytes, seeded with its name, so that a value

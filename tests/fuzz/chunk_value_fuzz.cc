@@ -1,0 +1,87 @@
+// libFuzzer target for the chunk decoder (store/chunks/chunk_decoder.h):
+// a stored value is untrusted (a damaged disk, a crafted store). The first
+// byte picks the mode:
+//  - even: the rest is a chunk value, decoded against a base of a size that
+//    fits a delta (odd second byte) or a cast (even); it may fail, never
+//    crash, and what it accepts must match its checksum;
+//  - odd: the rest is cut into an fp32 base and the tensor derived from it;
+//    stored as a derived chunk (codec 5) and decoded, it must come back
+//    byte for byte.
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "store/chunks/chunk_decoder.h"
+#include "store/chunks/codec.h"
+
+namespace {
+
+using re2po::ChunkBytes;
+using re2po::Digest;
+
+ChunkBytes Pattern(size_t size, uint8_t seed) {
+  auto bytes = std::make_shared<std::vector<uint8_t>>(size);
+  for (size_t i = 0; i < size; ++i) (*bytes)[i] = static_cast<uint8_t>(seed + i * 131);
+  return bytes;
+}
+
+void DecodeUntrusted(std::string_view value, uint8_t shape) {
+  re2po::Result<re2po::ChunkValue> parsed = re2po::ParseChunkValue(value);
+  if (!parsed.ok() || parsed->raw_size > (4u << 20)) return;
+  const size_t base_size = (shape & 1) ? parsed->raw_size : 2 * parsed->raw_size;
+  const Digest name = re2po::Sha256Of(std::string_view("fuzz"));
+  auto base = [&](const Digest&) -> re2po::Result<ChunkBytes> { return Pattern(base_size, shape); };
+  re2po::Result<ChunkBytes> decoded = re2po::DecodeChunkValue(
+      name, value, re2po::ChunkCheck::kFast, /*base_of_delta=*/false, base, nullptr);
+  if (decoded.ok() && parsed->checksum &&
+      re2po::ChunkChecksum(name, **decoded) != *parsed->checksum) {
+    std::abort();
+  }
+}
+
+void RoundTripDerived(std::span<const uint8_t> input) {
+  if (input.size() < 3) return;
+  const auto derivation =
+      (input[0] & 1) ? re2po::Derivation::kCastF32ToBF16 : re2po::Derivation::kCastF32ToF16;
+  const bool byte_planes = (input[0] & 2) != 0;
+  input = input.subspan(1);
+  // Two thirds fp32 base, one third the derived fp16/bf16 bytes (XORed with
+  // the base's prediction, so that some inputs are exact casts).
+  const size_t elements = input.size() / 6;
+  std::vector<uint8_t> base(input.begin(), input.begin() + 4 * elements);
+  std::vector<uint8_t> raw(2 * elements);
+  if (!re2po::Predict(derivation, base, raw).ok()) std::abort();
+  for (size_t i = 0; i < raw.size(); ++i) raw[i] ^= input[4 * elements + i];
+  const Digest name = re2po::Sha256Of(std::span<const uint8_t>(raw));
+  const Digest base_name = re2po::Sha256Of(std::span<const uint8_t>(base));
+  std::vector<uint8_t> prediction(raw.size());
+  if (!re2po::Predict(derivation, base, prediction).ok()) std::abort();
+  re2po::CodecOptions options;
+  options.byte_planes = byte_planes;
+  size_t payload_size = 0;
+  const std::string value = re2po::EncodeDerivedChunkValue(
+      name, raw, base_name, derivation, prediction, re2po::DType::kF16, options, payload_size);
+  auto base_chunk = [&](const Digest& wanted) -> re2po::Result<ChunkBytes> {
+    if (wanted != base_name) std::abort();
+    return ChunkBytes(std::make_shared<std::vector<uint8_t>>(base));
+  };
+  re2po::Result<ChunkBytes> decoded = re2po::DecodeChunkValue(
+      name, value, re2po::ChunkCheck::kFull, /*base_of_delta=*/false, base_chunk, nullptr);
+  if (!decoded.ok() || **decoded != raw) std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 2) return 0;
+  if (data[0] % 2 == 0) {
+    DecodeUntrusted(std::string_view(reinterpret_cast<const char*>(data) + 2, size - 2), data[1]);
+  } else {
+    RoundTripDerived(std::span<const uint8_t>(data + 1, size - 1));
+  }
+  return 0;
+}
