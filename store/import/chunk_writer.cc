@@ -41,22 +41,33 @@ bool ChunkWriter::SealedAlike(const Digest& base) const {
   return seal_ != nullptr && key_id.ok() && *key_id == seal_->id();
 }
 
-void ChunkWriter::TryDelta(ByteSpan data, const PlannedChunk& chunk, const Digest& base,
+void ChunkWriter::TryDelta(ByteSpan data, const PlannedChunk& chunk, const ChunkBase& base,
                            Work& work) {
   // A base that cannot be read now is no base: the chunk is stored whole.
-  if (!read_chunk_ || !SealedAlike(base)) return;
-  Result<ChunkBytes> base_bytes = read_chunk_(base);
-  if (!base_bytes.ok() || (*base_bytes)->size() != data.size()) return;
+  if (!read_chunk_ || !SealedAlike(base.chunk)) return;
+  Result<ChunkBytes> base_bytes = read_chunk_(base.chunk);
+  if (!base_bytes.ok()) return;
   size_t payload_size = 0;
-  std::string delta = EncodeDeltaChunkValue(work.digest, data, base, **base_bytes, chunk.dtype,
-                                            codec_, payload_size);
+  std::string value;
+  if (base.derivation) {
+    thread_local std::vector<uint8_t> prediction;
+    prediction.resize(data.size());
+    if (!Predict(*base.derivation, **base_bytes, prediction).ok()) return;
+    value = EncodeDerivedChunkValue(work.digest, data, base.chunk, *base.derivation, prediction,
+                                    chunk.dtype, codec_, payload_size);
+  } else {
+    if ((*base_bytes)->size() != data.size()) return;
+    value = EncodeDeltaChunkValue(work.digest, data, base.chunk, **base_bytes, chunk.dtype, codec_,
+                                  payload_size);
+  }
   if (static_cast<double>(payload_size) >
       static_cast<double>(work.payload_size) * kDeltaKeepRatio) {
     return;
   }
-  work.value = std::move(delta);
+  work.value = std::move(value);
   work.payload_size = payload_size;
-  work.base = base;
+  work.base = base.chunk;
+  work.derived = base.derivation.has_value();
 }
 
 void ChunkWriter::Seal(size_t raw_size, Work& work) const {
@@ -67,7 +78,8 @@ void ChunkWriter::Seal(size_t raw_size, Work& work) const {
 }
 
 void ChunkWriter::ProcessRange(ByteSpan bytes, std::span<const PlannedChunk> chunks,
-                               std::span<const std::optional<Digest>> bases, std::span<Work> work) {
+                               std::span<const std::optional<ChunkBase>> bases,
+                               std::span<Work> work) {
   for (size_t i = 0; i < chunks.size(); ++i) {
     ByteSpan data = bytes.subspan(chunks[i].offset, chunks[i].length);
     work[i].digest = seal_ ? seal_->NameOf(data) : Sha256Of(data);
@@ -76,7 +88,7 @@ void ChunkWriter::ProcessRange(ByteSpan bytes, std::span<const PlannedChunk> chu
     if (!work[i].known) {
       work[i].value =
           EncodeChunkValue(work[i].digest, data, chunks[i].dtype, codec_, work[i].payload_size);
-      if (!bases.empty() && bases[i] && *bases[i] != work[i].digest) {
+      if (!bases.empty() && bases[i] && bases[i]->chunk != work[i].digest) {
         TryDelta(data, chunks[i], *bases[i], work[i]);
       }
       if (seal_) Seal(data.size(), work[i]);
@@ -86,7 +98,7 @@ void ChunkWriter::ProcessRange(ByteSpan bytes, std::span<const PlannedChunk> chu
 }
 
 void ChunkWriter::ProcessWindow(ByteSpan bytes, std::span<const PlannedChunk> window,
-                                std::span<const std::optional<Digest>> bases,
+                                std::span<const std::optional<ChunkBase>> bases,
                                 std::vector<Work>& work, uint64_t window_bytes) {
   work.assign(window.size(), Work{});
   unsigned threads = window_bytes >= (4u << 20) ? threads_ : 1;
@@ -121,12 +133,16 @@ void ChunkWriter::BatchWindow(std::span<const PlannedChunk> chunks, std::span<Wo
       ++stats_.delta_chunks;
       stats_.delta_raw_bytes += chunks[i].length;
     }
+    if (work[i].derived) {
+      ++stats_.derived_chunks;
+      stats_.derived_raw_bytes += chunks[i].length;
+    }
     std::string().swap(work[i].value);  // the batch holds a copy now
   }
 }
 
 Result<Recipe> ChunkWriter::StoreFile(ByteSpan bytes, const std::vector<PlannedChunk>& chunks,
-                                      std::span<const std::optional<Digest>> bases,
+                                      std::span<const std::optional<ChunkBase>> bases,
                                       const std::function<void(uint64_t)>& on_bytes) {
   Recipe recipe;
   recipe.extents.reserve(chunks.size());

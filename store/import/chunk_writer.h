@@ -25,8 +25,10 @@ struct ChunkWriterStats {
   uint64_t new_chunks = 0;
   uint64_t new_raw_bytes = 0;
   uint64_t new_stored_bytes = 0;
-  uint64_t delta_chunks = 0;     // new chunks stored against a base (codec 3)
+  uint64_t delta_chunks = 0;     // new chunks stored against a base (codec 3 or 5)
   uint64_t delta_raw_bytes = 0;  // their uncompressed bytes
+  uint64_t derived_chunks = 0;   // of those, predicted by a derivation (codec 5)
+  uint64_t derived_raw_bytes = 0;
 };
 
 // Reads a stored chunk (the base of a delta) for the writer.
@@ -45,7 +47,7 @@ class ChunkWriter {
   // for each chunk the one it may be stored against (store/import/delta_bases.h);
   // `on_bytes` is told how many bytes each window covered.
   Result<Recipe> StoreFile(ByteSpan bytes, const std::vector<PlannedChunk>& chunks,
-                           std::span<const std::optional<Digest>> bases,
+                           std::span<const std::optional<ChunkBase>> bases,
                            const std::function<void(uint64_t)>& on_bytes);
   const ChunkWriterStats& stats() const { return stats_; }
 
@@ -56,14 +58,16 @@ class ChunkWriter {
     std::string value;  // the encoded chunk value, when the store lacks it
     size_t payload_size = 0;
     std::optional<Digest> base;  // set when `value` is a delta against it
+    bool derived = false;        // ...and a derived chunk (codec 5)
   };
   void ProcessRange(ByteSpan bytes, std::span<const PlannedChunk> chunks,
-                    std::span<const std::optional<Digest>> bases, std::span<Work> work);
+                    std::span<const std::optional<ChunkBase>> bases, std::span<Work> work);
   void ProcessWindow(ByteSpan bytes, std::span<const PlannedChunk> window,
-                     std::span<const std::optional<Digest>> bases, std::vector<Work>& work,
+                     std::span<const std::optional<ChunkBase>> bases, std::vector<Work>& work,
                      uint64_t window_bytes);
-  // Replaces work.value by a delta against `base` when that is smaller.
-  void TryDelta(ByteSpan data, const PlannedChunk& chunk, const Digest& base, Work& work);
+  // Replaces work.value by a delta against `base` (or a derivation of it)
+  // when that is smaller.
+  void TryDelta(ByteSpan data, const PlannedChunk& chunk, const ChunkBase& base, Work& work);
   // A sealed chunk is stored against chunks sealed by the same key only,
   // an open one against open ones only: anything else would leak which
   // tensors a protected model shares, or make an open model need a key.

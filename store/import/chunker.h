@@ -8,7 +8,11 @@
 #include <span>
 #include <vector>
 
+#include <optional>
+
+#include "store/base/digest.h"
 #include "store/base/dtype.h"
+#include "store/chunks/derivation.h"
 #include "store/formats/segment.h"
 
 namespace re2po {
@@ -19,6 +23,14 @@ struct PlannedChunk {
   uint64_t offset = 0;
   uint64_t length = 0;
   DType dtype = DType::kUnknown;
+};
+
+// What a planned chunk may be stored against (store/import/delta_bases.h):
+// a chunk of the same size (codec 3, XOR), or one `derivation` predicts it
+// from (codec 5).
+struct ChunkBase {
+  Digest chunk;
+  std::optional<Derivation> derivation;
 };
 
 // Content-defined chunking parameters (FastCDC with normalised chunking).

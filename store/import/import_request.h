@@ -50,6 +50,8 @@ struct ImportSummary {
   uint64_t new_chunks = 0;
   uint64_t delta_chunks = 0;     // new chunks stored as differences from earlier ones
   uint64_t delta_raw_bytes = 0;  // their uncompressed bytes
+  uint64_t derived_chunks = 0;   // of those, predicted from another dtype's tensor
+  uint64_t derived_raw_bytes = 0;
   std::map<std::string, uint64_t> files_per_format;
   std::vector<FileImportInfo> files;
   std::vector<std::string> warnings;  // skipped specials, hard links, ...

@@ -62,7 +62,7 @@ class FileStorer {
     std::unique_ptr<Chunker> chunker =
         plan.format == "generic" ? MakeGenericChunker() : MakeTensorAwareChunker();
     std::vector<PlannedChunk> chunks = chunker->Cut(bytes, plan.segments);
-    std::vector<std::optional<Digest>> bases;
+    std::vector<std::optional<ChunkBase>> bases;
     if (request_.delta && plan.format != "generic") bases = bases_.ForFile(plan.segments, chunks);
     const uint64_t delta_chunks_before = writer_.stats().delta_chunks;
     Result<Recipe> stored =
@@ -197,6 +197,8 @@ Result<ImportSummary> ImportVersion(const ImportTarget& target, const CatalogSna
   summary.new_chunks = storer.stats().new_chunks;
   summary.delta_chunks = storer.stats().delta_chunks;
   summary.delta_raw_bytes = storer.stats().delta_raw_bytes;
+  summary.derived_chunks = storer.stats().derived_chunks;
+  summary.derived_raw_bytes = storer.stats().derived_raw_bytes;
   summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   Logger("import")->info("{}@{}: {} files, {} bytes, {} new stored bytes", record.model,

@@ -41,6 +41,8 @@ nlohmann::json SummaryJson(const ImportSummary& summary) {
           {"new_chunks", summary.new_chunks},
           {"delta_chunks", summary.delta_chunks},
           {"delta_raw_bytes", summary.delta_raw_bytes},
+          {"derived_chunks", summary.derived_chunks},
+          {"derived_raw_bytes", summary.derived_raw_bytes},
           {"dedup_ratio", dedup},
           {"seconds", summary.seconds},
           {"formats", summary.files_per_format},
@@ -64,6 +66,10 @@ void PrintSummary(const ImportSummary& summary) {
   if (summary.delta_chunks > 0) {
     std::cout << "  as differences: " << HumanBytes(summary.delta_raw_bytes) << " in "
               << summary.delta_chunks << " chunks stored against earlier tensors\n";
+  }
+  if (summary.derived_chunks > 0) {
+    std::cout << "  of which cast:  " << HumanBytes(summary.derived_raw_bytes) << " in "
+              << summary.derived_chunks << " chunks predicted from fp32 tensors\n";
   }
   std::cout << "  throughput:     " << HumanBytes(uint64_t(double(v.logical_bytes) / seconds))
             << "/s\n  formats:";
