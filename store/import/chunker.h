@@ -5,10 +5,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
-
-#include <optional>
 
 #include "store/base/digest.h"
 #include "store/base/dtype.h"

@@ -11,10 +11,9 @@ namespace {
 constexpr const char* kCurlSoname = "libcurl.so.4";
 
 template <typename Function>
-bool Bind(void* library, const char* symbol, Function& function, std::string& missing) {
+void Bind(void* library, const char* symbol, Function& function, std::string& missing) {
   function = reinterpret_cast<Function>(::dlsym(library, symbol));
   if (function == nullptr) missing += missing.empty() ? symbol : std::string(", ") + symbol;
-  return function != nullptr;
 }
 
 Result<const CurlLibrary*> Load() {
