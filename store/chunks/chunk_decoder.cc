@@ -57,7 +57,7 @@ Status ApplyDerivation(std::string_view payload, std::vector<uint8_t>& bytes,
                                                           derived.base, bytes, base_chunk));
   thread_local std::vector<uint8_t> prediction;
   prediction.resize(bytes.size());
-  RETURN_IF_ERROR(Predict(derived.derivation, *base, prediction));
+  RETURN_IF_ERROR(Predict(derived.transform, *base, prediction));
   XorInto(bytes, prediction);
   return Status::Ok();
 }

@@ -175,18 +175,29 @@ Result<DeltaPayload> ParseDeltaPayload(std::string_view payload) {
 }
 
 std::string EncodeDerivedChunkValue(const Digest& name, std::span<const uint8_t> raw,
-                                    const Digest& base, Derivation derivation,
+                                    const Digest& base, const Transform& transform,
                                     std::span<const uint8_t> prediction, DType dtype,
                                     const CodecOptions& options, size_t& payload_size) {
-  const std::string prefix = static_cast<char>(derivation) + std::string(base.view());
+  std::string prefix(1, static_cast<char>(transform.kind));
+  if (HasParams(transform.kind)) PutLengthPrefixed(prefix, transform.EncodeParams());
+  prefix.append(base.view());
   return EncodeXorValue(CodecId::kDerived, prefix, name, raw, prediction, dtype, options,
                         payload_size);
 }
 
 Result<DerivedPayload> ParseDerivedPayload(std::string_view payload) {
-  ASSIGN_OR_RETURN(XorPayload parsed, ParseXorPayload(payload, 1, "derived"));
-  const auto derivation = static_cast<Derivation>(static_cast<uint8_t>(payload[0]));
-  return DerivedPayload{derivation, parsed.base, parsed.inner, parsed.inner_payload};
+  if (payload.empty()) return Status::Corruption("derived chunk without its derivation");
+  const auto kind = static_cast<Derivation>(static_cast<uint8_t>(payload[0]));
+  std::string_view params;
+  size_t base_at = 1;
+  if (HasParams(kind)) {
+    Decoder decoder(payload.substr(1), "derived chunk");
+    RETURN_IF_ERROR(decoder.GetLengthPrefixed(params));
+    base_at = payload.size() - decoder.remaining();
+  }
+  ASSIGN_OR_RETURN(Transform transform, Transform::Decode(kind, params));
+  ASSIGN_OR_RETURN(XorPayload parsed, ParseXorPayload(payload, base_at, "derived"));
+  return DerivedPayload{std::move(transform), parsed.base, parsed.inner, parsed.inner_payload};
 }
 
 std::string SealChunkValue(const Digest& name, uint64_t raw_size, std::string_view inner_value,

@@ -64,17 +64,17 @@ struct DeltaPayload {
 Result<DeltaPayload> ParseDeltaPayload(std::string_view payload);
 
 // Codec 5: the chunk stored as the XOR of its bytes with a prediction made
-// from another chunk by `derivation` (store/chunks/derivation.h), e.g. the
+// from another chunk by `transform` (store/chunks/derivation.h), e.g. the
 // fp16 cast of an fp32 piece twice its size; the XOR is stored with the
 // codec the writer would pick for it. The base must not be a delta or
 // derived chunk itself.
 std::string EncodeDerivedChunkValue(const Digest& name, std::span<const uint8_t> raw,
-                                    const Digest& base, Derivation derivation,
+                                    const Digest& base, const Transform& transform,
                                     std::span<const uint8_t> prediction, DType dtype,
                                     const CodecOptions& options, size_t& payload_size);
 
 struct DerivedPayload {
-  Derivation derivation = Derivation::kCastF32ToF16;
+  Transform transform;
   Digest base;
   CodecId inner = CodecId::kRaw;
   std::string_view inner_payload;

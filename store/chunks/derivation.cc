@@ -2,8 +2,13 @@
 
 #include <endian.h>
 
+#include <algorithm>
+#include <bit>
+#include <cmath>
 #include <cstring>
 #include <string>
+
+#include "store/base/coding.h"
 
 namespace re2po {
 
@@ -34,28 +39,163 @@ uint16_t CastF32ToBF16(uint32_t bits) {
   return static_cast<uint16_t>((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
 }
 
+uint32_t CastF16ToF32(uint16_t bits) {
+  const uint32_t sign = uint32_t{bits & 0x8000u} << 16;
+  const uint32_t exponent = (bits >> 10) & 0x1F;
+  uint32_t significand = bits & 0x3FF;
+  if (exponent == 0x1F) return sign | 0x7F800000 | (significand << 13);  // inf, NaN (payload kept)
+  if (exponent != 0) return sign | ((exponent + 112) << 23) | (significand << 13);
+  if (significand == 0) return sign;
+  // A subnormal half is a normal float: shift the leading one into place.
+  uint32_t rebased = 113;
+  while ((significand & 0x400) == 0) {
+    significand <<= 1;
+    --rebased;
+  }
+  return sign | (rebased << 23) | ((significand & 0x3FF) << 13);
+}
+
+int32_t QuantizeF32(float value, float scale, int32_t zero_point, int32_t low, int32_t high) {
+  const float quotient = value / scale;
+  if (std::isnan(quotient)) return std::clamp(zero_point, low, high);
+  // nearbyint rounds half to even in the default rounding mode, as torch.round does.
+  const double rounded = static_cast<double>(std::nearbyint(quotient)) + zero_point;
+  return static_cast<int32_t>(
+      std::clamp(rounded, static_cast<double>(low), static_cast<double>(high)));
+}
+
 std::string_view DerivationName(Derivation derivation) {
   switch (derivation) {
     case Derivation::kCastF32ToF16:
       return "cast f16";
     case Derivation::kCastF32ToBF16:
       return "cast bf16";
+    case Derivation::kScalePerChannel:
+      return "scaled per channel";
+    case Derivation::kQuantizeF32ToI8:
+      return "quantized i8";
+    case Derivation::kQuantizeF32ToU8:
+      return "quantized u8";
+    case Derivation::kCastF16ToF32:
+      return "cast f32 of f16";
+    case Derivation::kCastBF16ToF32:
+      return "cast f32 of bf16";
   }
   return "unknown derivation";
 }
 
+bool HasParams(Derivation derivation) { return static_cast<uint8_t>(derivation) >= 3; }
+
 std::optional<Derivation> CastBetween(DType from, DType to) {
   if (from == DType::kF32 && to == DType::kF16) return Derivation::kCastF32ToF16;
   if (from == DType::kF32 && to == DType::kBF16) return Derivation::kCastF32ToBF16;
+  if (from == DType::kF16 && to == DType::kF32) return Derivation::kCastF16ToF32;
+  if (from == DType::kBF16 && to == DType::kF32) return Derivation::kCastBF16ToF32;
   return std::nullopt;
 }
 
-uint64_t BaseBytesPerDerivedByte(Derivation) { return 2; }
+ElementSizes ElementSizesOf(Derivation derivation) {
+  switch (derivation) {
+    case Derivation::kScalePerChannel:
+      return {4, 4};
+    case Derivation::kQuantizeF32ToI8:
+    case Derivation::kQuantizeF32ToU8:
+      return {4, 1};
+    case Derivation::kCastF16ToF32:
+    case Derivation::kCastBF16ToF32:
+      return {2, 4};
+    default:
+      return {4, 2};
+  }
+}
+
+bool Transform::NeedsFit() const {
+  return kind == Derivation::kScalePerChannel || kind == Derivation::kQuantizeF32ToI8 ||
+         kind == Derivation::kQuantizeF32ToU8;
+}
+
+std::string Transform::EncodeParams() const {
+  std::string out;
+  switch (kind) {
+    case Derivation::kScalePerChannel:
+      PutVarint(out, channel_elements);
+      PutVarint(out, phase);
+      PutVarint(out, scales.size());
+      for (float factor : scales) PutFixed32(out, std::bit_cast<uint32_t>(factor));
+      break;
+    case Derivation::kQuantizeF32ToI8:
+    case Derivation::kQuantizeF32ToU8:
+      PutFixed32(out, std::bit_cast<uint32_t>(scale));
+      PutVarint(out, ZigZag(zero_point));
+      break;
+    case Derivation::kCastF16ToF32:
+    case Derivation::kCastBF16ToF32:
+      PutVarint(out, base_element);
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+Result<Transform> Transform::Decode(Derivation kind, std::string_view params) {
+  Transform transform(kind);
+  Decoder decoder(params, "derivation parameters");
+  uint64_t count = 0;
+  uint32_t bits = 0;
+  switch (kind) {
+    case Derivation::kCastF32ToF16:
+    case Derivation::kCastF32ToBF16:
+      break;
+    case Derivation::kScalePerChannel:
+      RETURN_IF_ERROR(decoder.GetVarint(transform.channel_elements));
+      RETURN_IF_ERROR(decoder.GetVarint(transform.phase));
+      RETURN_IF_ERROR(decoder.GetCount(4, count));
+      transform.scales.reserve(count);
+      for (uint64_t i = 0; i < count; ++i) {
+        RETURN_IF_ERROR(decoder.GetFixed32(bits));
+        transform.scales.push_back(std::bit_cast<float>(bits));
+      }
+      break;
+    case Derivation::kQuantizeF32ToI8:
+    case Derivation::kQuantizeF32ToU8: {
+      uint64_t zigzag = 0;
+      RETURN_IF_ERROR(decoder.GetFixed32(bits));
+      RETURN_IF_ERROR(decoder.GetVarint(zigzag));
+      transform.scale = std::bit_cast<float>(bits);
+      const int64_t zero_point = UnZigZag(zigzag);
+      if (zero_point < -256 || zero_point > 256) {
+        return Status::Corruption("a quantization with zero point " + std::to_string(zero_point));
+      }
+      transform.zero_point = static_cast<int32_t>(zero_point);
+      break;
+    }
+    case Derivation::kCastF16ToF32:
+    case Derivation::kCastBF16ToF32:
+      RETURN_IF_ERROR(decoder.GetVarint(transform.base_element));
+      break;
+    default:
+      return Status::Corruption("unknown derivation " + std::to_string(static_cast<int>(kind)));
+  }
+  if (!decoder.done()) return Status::Corruption("derivation parameters have trailing bytes");
+  return transform;
+}
 
 namespace {
 
+float LoadF32(const uint8_t* at) {
+  uint32_t word;
+  std::memcpy(&word, at, 4);
+  return std::bit_cast<float>(le32toh(word));
+}
+
+void StoreF32(uint8_t* at, float value) {
+  const uint32_t word = htole32(std::bit_cast<uint32_t>(value));
+  std::memcpy(at, &word, 4);
+}
+
 template <uint16_t (*Cast)(uint32_t)>
-void CastAll(std::span<const uint8_t> base, std::span<uint8_t> out) {
+void CastDown(std::span<const uint8_t> base, std::span<uint8_t> out) {
   for (size_t i = 0, elements = out.size() / 2; i < elements; ++i) {
     uint32_t word;
     std::memcpy(&word, base.data() + 4 * i, 4);
@@ -64,23 +204,94 @@ void CastAll(std::span<const uint8_t> base, std::span<uint8_t> out) {
   }
 }
 
+uint32_t CastBF16ToF32(uint16_t bits) { return uint32_t{bits} << 16; }
+
+template <uint32_t (*Cast)(uint16_t)>
+void CastUp(std::span<const uint8_t> base, std::span<uint8_t> out) {
+  for (size_t i = 0, elements = out.size() / 4; i < elements; ++i) {
+    uint16_t half;
+    std::memcpy(&half, base.data() + 2 * i, 2);
+    const uint32_t word = htole32(Cast(le16toh(half)));
+    std::memcpy(out.data() + 4 * i, &word, 4);
+  }
+}
+
+Status ScalePerChannel(const Transform& transform, std::span<const uint8_t> base,
+                       std::span<uint8_t> out) {
+  const uint64_t elements = out.size() / 4;
+  const uint64_t per_channel = transform.channel_elements;
+  if (per_channel == 0 || transform.phase >= per_channel ||
+      transform.scales.size() != (transform.phase + elements + per_channel - 1) / per_channel) {
+    return Status::Corruption("per-channel factors that do not cover the chunk");
+  }
+  uint64_t channel = 0;
+  uint64_t left = per_channel - transform.phase;  // elements left in this channel
+  for (uint64_t i = 0; i < elements; ++i) {
+    if (left == 0) {
+      ++channel;
+      left = per_channel;
+    }
+    --left;
+    StoreF32(out.data() + 4 * i, LoadF32(base.data() + 4 * i) * transform.scales[channel]);
+  }
+  return Status::Ok();
+}
+
+Status Quantize(const Transform& transform, std::span<const uint8_t> base, std::span<uint8_t> out) {
+  const bool is_signed = transform.kind == Derivation::kQuantizeF32ToI8;
+  const int32_t low = is_signed ? -128 : 0;
+  const int32_t high = is_signed ? 127 : 255;
+  if (!std::isfinite(transform.scale) || !(transform.scale > 0)) {
+    return Status::Corruption("a quantization with scale " + std::to_string(transform.scale));
+  }
+  for (size_t i = 0; i < out.size(); ++i) {
+    const int32_t q =
+        QuantizeF32(LoadF32(base.data() + 4 * i), transform.scale, transform.zero_point, low, high);
+    out[i] = static_cast<uint8_t>(q);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
-Status Predict(Derivation derivation, std::span<const uint8_t> base, std::span<uint8_t> out) {
-  if (derivation != Derivation::kCastF32ToF16 && derivation != Derivation::kCastF32ToBF16) {
-    return Status::Corruption("unknown derivation " + std::to_string(static_cast<int>(derivation)));
+Status Predict(const Transform& transform, std::span<const uint8_t> base, std::span<uint8_t> out) {
+  const Derivation kind = transform.kind;
+  if (DerivationName(kind) == "unknown derivation") {
+    return Status::Corruption("unknown derivation " + std::to_string(static_cast<int>(kind)));
   }
-  if (out.size() % 2 != 0 || base.size() != BaseBytesPerDerivedByte(derivation) * out.size()) {
-    return Status::Corruption("a " + std::string(DerivationName(derivation)) + " chunk of " +
+  const ElementSizes sizes = ElementSizesOf(kind);
+  const uint64_t elements = out.size() / sizes.derived;
+  const bool upcast = kind == Derivation::kCastF16ToF32 || kind == Derivation::kCastBF16ToF32;
+  // An upcast reads a window of its base; the others read all of it.
+  const bool base_fits = upcast ? base.size() % sizes.base == 0 &&
+                                      transform.base_element <= base.size() / sizes.base &&
+                                      elements <= base.size() / sizes.base - transform.base_element
+                                : base.size() == elements * sizes.base;
+  if (out.size() % sizes.derived != 0 || !base_fits) {
+    return Status::Corruption("a " + std::string(DerivationName(kind)) + " chunk of " +
                               std::to_string(out.size()) + " bytes against a base of " +
                               std::to_string(base.size()));
   }
-  if (derivation == Derivation::kCastF32ToF16) {
-    CastAll<CastF32ToF16>(base, out);
-  } else {
-    CastAll<CastF32ToBF16>(base, out);
+  switch (kind) {
+    case Derivation::kCastF32ToF16:
+      CastDown<CastF32ToF16>(base, out);
+      return Status::Ok();
+    case Derivation::kCastF32ToBF16:
+      CastDown<CastF32ToBF16>(base, out);
+      return Status::Ok();
+    case Derivation::kScalePerChannel:
+      return ScalePerChannel(transform, base, out);
+    case Derivation::kQuantizeF32ToI8:
+    case Derivation::kQuantizeF32ToU8:
+      return Quantize(transform, base, out);
+    case Derivation::kCastF16ToF32:
+      CastUp<CastF16ToF32>(base.subspan(2 * transform.base_element), out);
+      return Status::Ok();
+    case Derivation::kCastBF16ToF32:
+      CastUp<CastBF16ToF32>(base.subspan(2 * transform.base_element), out);
+      return Status::Ok();
   }
-  return Status::Ok();
+  return Status::Corruption("unknown derivation");
 }
 
 }  // namespace re2po

@@ -43,28 +43,52 @@ void DecodeUntrusted(std::string_view value, uint8_t shape) {
   }
 }
 
+// A transform of any derivation with parameters taken from `input`.
+re2po::Transform TransformOf(std::span<const uint8_t>& input) {
+  re2po::Transform transform(static_cast<re2po::Derivation>(1 + input[0] % 7));
+  switch (transform.kind) {
+    case re2po::Derivation::kScalePerChannel:
+      transform.channel_elements = 1 + input[1] % 16;
+      transform.phase = input[2] % transform.channel_elements;
+      break;
+    case re2po::Derivation::kQuantizeF32ToI8:
+    case re2po::Derivation::kQuantizeF32ToU8:
+      transform.scale = 1.0f / float(1 + input[1]);
+      transform.zero_point = input[2] % 9;
+      break;
+    default:
+      break;
+  }
+  input = input.subspan(3);
+  return transform;
+}
+
 void RoundTripDerived(std::span<const uint8_t> input) {
-  if (input.size() < 3) return;
-  const auto derivation =
-      (input[0] & 1) ? re2po::Derivation::kCastF32ToBF16 : re2po::Derivation::kCastF32ToF16;
-  const bool byte_planes = (input[0] & 2) != 0;
-  input = input.subspan(1);
-  // Two thirds fp32 base, one third the derived fp16/bf16 bytes (XORed with
-  // the base's prediction, so that some inputs are exact casts).
-  const size_t elements = input.size() / 6;
-  std::vector<uint8_t> base(input.begin(), input.begin() + 4 * elements);
-  std::vector<uint8_t> raw(2 * elements);
-  if (!re2po::Predict(derivation, base, raw).ok()) std::abort();
-  for (size_t i = 0; i < raw.size(); ++i) raw[i] ^= input[4 * elements + i];
+  if (input.size() < 5) return;
+  const bool byte_planes = (input[0] & 0x80) != 0;
+  re2po::Transform transform = TransformOf(input);
+  // The base first, then the derived bytes (XORed with the base's
+  // prediction, so that some inputs are exact).
+  const re2po::ElementSizes sizes = re2po::ElementSizesOf(transform.kind);
+  const size_t elements = input.size() / (sizes.base + sizes.derived);
+  std::vector<uint8_t> base(input.begin(), input.begin() + sizes.base * elements);
+  std::vector<uint8_t> raw(sizes.derived * elements);
+  if (transform.kind == re2po::Derivation::kScalePerChannel) {
+    const uint64_t per = transform.channel_elements;
+    const size_t channels = (transform.phase + elements + per - 1) / per;
+    for (size_t i = 0; i < channels; ++i) transform.scales.push_back(0.5f + float(i));
+  }
+  if (!re2po::Predict(transform, base, raw).ok()) std::abort();
+  for (size_t i = 0; i < raw.size(); ++i) raw[i] ^= input[sizes.base * elements + i];
   const Digest name = re2po::Sha256Of(std::span<const uint8_t>(raw));
   const Digest base_name = re2po::Sha256Of(std::span<const uint8_t>(base));
   std::vector<uint8_t> prediction(raw.size());
-  if (!re2po::Predict(derivation, base, prediction).ok()) std::abort();
+  if (!re2po::Predict(transform, base, prediction).ok()) std::abort();
   re2po::CodecOptions options;
   options.byte_planes = byte_planes;
   size_t payload_size = 0;
   const std::string value = re2po::EncodeDerivedChunkValue(
-      name, raw, base_name, derivation, prediction, re2po::DType::kF16, options, payload_size);
+      name, raw, base_name, transform, prediction, re2po::DType::kF16, options, payload_size);
   auto base_chunk = [&](const Digest& wanted) -> re2po::Result<ChunkBytes> {
     if (wanted != base_name) std::abort();
     return ChunkBytes(std::make_shared<std::vector<uint8_t>>(base));

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "store/base/coding.h"
 #include "store/chunks/chunk_decoder.h"
 #include "store/chunks/codec.h"
 #include "tests/testutil/status_testutil.h"
@@ -89,10 +90,11 @@ TEST(DerivationTest, BF16CastRoundsToTheNearestEven) {
 
 TEST(DerivationTest, PredictRefusesSizesThatDoNotMatch) {
   std::vector<uint8_t> base(8), out(4), odd(3);
-  EXPECT_TRUE(Predict(Derivation::kCastF32ToF16, base, out).ok());
-  EXPECT_TRUE(Predict(Derivation::kCastF32ToF16, std::span(base).first(6), out).IsCorruption());
-  EXPECT_TRUE(Predict(Derivation::kCastF32ToBF16, base, odd).IsCorruption());
-  EXPECT_TRUE(Predict(static_cast<Derivation>(9), base, out).IsCorruption());
+  EXPECT_TRUE(Predict(Transform(Derivation::kCastF32ToF16), base, out).ok());
+  EXPECT_TRUE(
+      Predict(Transform(Derivation::kCastF32ToF16), std::span(base).first(6), out).IsCorruption());
+  EXPECT_TRUE(Predict(Transform(Derivation::kCastF32ToBF16), base, odd).IsCorruption());
+  EXPECT_TRUE(Predict(Transform(static_cast<Derivation>(9)), base, out).IsCorruption());
 }
 
 ChunkBytes BytesOf(std::vector<uint8_t> bytes) {
@@ -105,15 +107,15 @@ TEST(DerivationTest, ADerivedValueDecodesOnlyAgainstItsBase) {
     const float value = std::sin(float(i)) * 0.05f;
     std::memcpy(base.data() + 4 * i, &value, 4);
   }
-  ASSERT_TRUE(Predict(Derivation::kCastF32ToF16, base, prediction).ok());
+  ASSERT_TRUE(Predict(Transform(Derivation::kCastF32ToF16), base, prediction).ok());
   raw = prediction;
   raw[100] ^= 0x01;  // the producer rounded one element otherwise
   const Digest name = Sha256Of(std::span<const uint8_t>(raw));
   const Digest base_name = Sha256Of(std::span<const uint8_t>(base));
   size_t payload_size = 0;
   const std::string value =
-      EncodeDerivedChunkValue(name, raw, base_name, Derivation::kCastF32ToF16, prediction,
-                              DType::kF16, CodecOptions{}, payload_size);
+      EncodeDerivedChunkValue(name, raw, base_name, Transform(Derivation::kCastF32ToF16),
+                              prediction, DType::kF16, CodecOptions{}, payload_size);
   EXPECT_LT(payload_size, raw.size() / 20) << "the residual is one bit";
 
   auto decode = [&](ChunkBytes given) {
@@ -137,6 +139,140 @@ TEST(DerivationTest, ADerivedValueDecodesOnlyAgainstItsBase) {
       name, value, ChunkCheck::kFast, /*base_of_delta=*/true,
       [&](const Digest&) -> Result<ChunkBytes> { return BytesOf(base); }, nullptr);
   EXPECT_TRUE(as_base.status().IsCorruption()) << "a derived chunk is never a base";
+}
+
+std::vector<uint8_t> F32Bytes(const std::vector<float>& values) {
+  std::vector<uint8_t> bytes(4 * values.size());
+  std::memcpy(bytes.data(), values.data(), bytes.size());
+  return bytes;
+}
+
+TEST(DerivationTest, F16UpcastIsExactForEveryHalf) {
+  for (uint32_t half = 0; half <= 0xFFFF; ++half) {
+    const _Float16 value = std::bit_cast<_Float16>(static_cast<uint16_t>(half));
+    const uint32_t bits = CastF16ToF32(static_cast<uint16_t>(half));
+    if (std::isnan(static_cast<float>(value))) {
+      EXPECT_TRUE(std::isnan(std::bit_cast<float>(bits)));
+      EXPECT_EQ(CastF32ToF16(bits) & 0x8000, half & 0x8000);
+    } else {
+      ASSERT_EQ(bits, Bits(static_cast<float>(value))) << std::hex << half;
+    }
+  }
+}
+
+TEST(DerivationTest, UpcastReadsAWindowOfItsBase) {
+  std::vector<uint8_t> base(8);  // four halves: 1, 2, -0.5, 65504
+  const uint16_t halves[] = {0x3C00, 0x4000, 0xB800, 0x7BFF};
+  std::memcpy(base.data(), halves, sizeof halves);
+  Transform up(Derivation::kCastF16ToF32);
+  up.base_element = 2;
+  std::vector<uint8_t> out(8);
+  ASSERT_TRUE(Predict(up, base, out).ok());
+  EXPECT_EQ(out, F32Bytes({-0.5f, 65504.0f}));
+  up.base_element = 3;  // the window runs past the base
+  EXPECT_TRUE(Predict(up, base, out).IsCorruption());
+  Transform bf(Derivation::kCastBF16ToF32);
+  std::vector<uint8_t> one(4);
+  ASSERT_TRUE(Predict(bf, std::span(base).first(2), one).ok());
+  EXPECT_EQ(one, F32Bytes({std::bit_cast<float>(0x3C000000u)}));
+}
+
+TEST(DerivationTest, ScalePerChannelMultipliesEachChannelByItsFactor) {
+  // Three elements per channel, starting one element into channel 0.
+  Transform scaled(Derivation::kScalePerChannel);
+  scaled.channel_elements = 3;
+  scaled.phase = 1;
+  scaled.scales = {2.0f, -0.5f, 10.0f};
+  const std::vector<uint8_t> base = F32Bytes({1, 2, 3, 4, 5, 6});
+  std::vector<uint8_t> out(base.size());
+  ASSERT_TRUE(Predict(scaled, base, out).ok());
+  EXPECT_EQ(out, F32Bytes({2, 4, -1.5f, -2, -2.5f, 60}));
+  scaled.scales.pop_back();  // a factor short
+  EXPECT_TRUE(Predict(scaled, base, out).IsCorruption());
+  scaled.scales = {1, 1, 1};
+  scaled.phase = 3;  // not inside a channel
+  EXPECT_TRUE(Predict(scaled, base, out).IsCorruption());
+}
+
+TEST(DerivationTest, QuantizeRoundsHalfToEvenAndClamps) {
+  EXPECT_EQ(QuantizeF32(2.5f, 1.0f, 0, -128, 127), 2);
+  EXPECT_EQ(QuantizeF32(3.5f, 1.0f, 0, -128, 127), 4);
+  EXPECT_EQ(QuantizeF32(-2.5f, 1.0f, 0, -128, 127), -2);
+  EXPECT_EQ(QuantizeF32(1000.0f, 1.0f, 0, -128, 127), 127);
+  EXPECT_EQ(QuantizeF32(-INFINITY, 1.0f, 0, -128, 127), -128);
+  EXPECT_EQ(QuantizeF32(NAN, 0.1f, 7, 0, 255), 7);
+  EXPECT_EQ(QuantizeF32(-1.0f, 0.1f, 128, 0, 255), 118);
+  Transform q(Derivation::kQuantizeF32ToU8);
+  q.scale = 0.5f;
+  q.zero_point = 10;
+  std::vector<uint8_t> out(3);
+  ASSERT_TRUE(Predict(q, F32Bytes({1.0f, -5.25f, 200.0f}), out).ok());
+  EXPECT_EQ(out, (std::vector<uint8_t>{12, 0, 255}));
+  for (float hostile : {0.0f, -1.0f, NAN, INFINITY}) {
+    q.scale = hostile;
+    EXPECT_TRUE(Predict(q, F32Bytes({1, 2, 3}), out).IsCorruption()) << hostile;
+  }
+}
+
+TEST(DerivationTest, ParametersRoundTripAndHostileOnesAreRefused) {
+  Transform scaled(Derivation::kScalePerChannel);
+  scaled.channel_elements = 9;
+  scaled.phase = 4;
+  scaled.scales = {1.5f, -0.25f};
+  Result<Transform> decoded = Transform::Decode(scaled.kind, scaled.EncodeParams());
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->channel_elements, 9u);
+  EXPECT_EQ(decoded->phase, 4u);
+  EXPECT_EQ(decoded->scales, scaled.scales);
+  Transform q(Derivation::kQuantizeF32ToI8);
+  q.scale = 0.03f;
+  q.zero_point = -3;
+  decoded = Transform::Decode(q.kind, q.EncodeParams());
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(decoded->scale, 0.03f);
+  EXPECT_EQ(decoded->zero_point, -3);
+
+  const std::string params = scaled.EncodeParams();
+  EXPECT_TRUE(Transform::Decode(scaled.kind, params + "x").status().IsCorruption());
+  EXPECT_TRUE(
+      Transform::Decode(scaled.kind, params.substr(0, params.size() - 1)).status().IsCorruption());
+  std::string many;  // a count of factors the bytes cannot hold
+  PutVarint(many, 9);
+  PutVarint(many, 0);
+  PutVarint(many, uint64_t{1} << 40);
+  EXPECT_TRUE(Transform::Decode(scaled.kind, many).status().IsCorruption());
+  std::string far;  // a zero point no 8-bit type has
+  PutFixed32(far, Bits(1.0f));
+  PutVarint(far, ZigZag(100000));
+  EXPECT_TRUE(Transform::Decode(q.kind, far).status().IsCorruption());
+  EXPECT_TRUE(Transform::Decode(static_cast<Derivation>(200), "").status().IsCorruption());
+}
+
+TEST(DerivationTest, ADerivedValueWithParametersDecodesAgainstItsBase) {
+  std::vector<float> weights(4096);
+  for (size_t i = 0; i < weights.size(); ++i) weights[i] = std::cos(float(i)) * 0.1f;
+  const std::vector<uint8_t> base = F32Bytes(weights);
+  Transform q(Derivation::kQuantizeF32ToI8);
+  q.scale = 0.1f / 127;
+  std::vector<uint8_t> prediction(weights.size());
+  ASSERT_TRUE(Predict(q, base, prediction).ok());
+  std::vector<uint8_t> raw = prediction;
+  raw[7] ^= 0x01;
+  const Digest name = Sha256Of(std::span<const uint8_t>(raw));
+  const Digest base_name = Sha256Of(std::span<const uint8_t>(base));
+  size_t payload_size = 0;
+  const std::string value = EncodeDerivedChunkValue(name, raw, base_name, q, prediction, DType::kI8,
+                                                    CodecOptions{}, payload_size);
+  EXPECT_LT(payload_size, raw.size() / 20);
+  Result<DerivedPayload> payload = ParseDerivedPayload(ParseChunkValue(value)->payload);
+  ASSERT_TRUE(payload.ok()) << payload.status().ToString();
+  EXPECT_EQ(payload->transform.scale, q.scale);
+  EXPECT_EQ(payload->base, base_name);
+  Result<ChunkBytes> decoded = DecodeChunkValue(
+      name, value, ChunkCheck::kFast, false,
+      [&](const Digest&) -> Result<ChunkBytes> { return BytesOf(base); }, nullptr);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(**decoded, raw);
 }
 
 }  // namespace
