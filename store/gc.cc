@@ -43,15 +43,18 @@ Status AddBasesOfLiveDeltas(Db& db, DigestSet& live_chunks) {
   return Status::Ok();
 }
 
-// Tensor-name entries (store/import/delta_bases.h) that point at deleted files.
-Status DropDeadTensorNames(Db& db, const DigestSet& live_files, WriteBatch& batch) {
+// Tensor-name and tensor-sketch entries (store/import/delta_bases.h) that
+// point at deleted files.
+Status DropDeadTensorEntries(Db& db, const DigestSet& live_files, WriteBatch& batch) {
   DbIterator it = db.NewIterator(Cf::kCatalog);
-  const std::string prefix(1, keys::kTensorNameTag);
-  for (it.Seek(prefix); it.Valid() && it.key().starts_with(prefix); it.Next()) {
-    Result<Digest> file = Digest::FromView(it.value());
-    if (!file.ok() || !live_files.contains(*file)) batch.Delete(Cf::kCatalog, it.key());
+  for (char tag : {keys::kTensorNameTag, keys::kTensorSketchTag}) {
+    const std::string prefix(1, tag);
+    for (it.Seek(prefix); it.Valid() && it.key().starts_with(prefix); it.Next()) {
+      Result<Digest> file = Digest::FromView(it.value().substr(0, 32));
+      if (!file.ok() || !live_files.contains(*file)) batch.Delete(Cf::kCatalog, it.key());
+    }
   }
-  return it.status("reading tensor names");
+  return it.status("reading tensor entries");
 }
 
 uint64_t BlobBytes(const std::filesystem::path& db_dir) {
@@ -120,7 +123,7 @@ Result<GcSummary> StoreImpl::CollectGarbage(const ProgressFn& progress) {
   WriteBatch batch(db);
   ASSIGN_OR_RETURN(DigestSet live_chunks, SweepRecipes(db, live_files, batch, summary));
   RETURN_IF_ERROR(AddBasesOfLiveDeltas(db, live_chunks));
-  RETURN_IF_ERROR(DropDeadTensorNames(db, live_files, batch));
+  RETURN_IF_ERROR(DropDeadTensorEntries(db, live_files, batch));
   RETURN_IF_ERROR(SweepChunks(db, live_chunks, batch, summary));
   if (progress) progress(1, 3);
   RETURN_IF_ERROR(db.Write(batch, /*durable=*/true));

@@ -40,15 +40,30 @@ std::string VersionPrefix(std::string_view model) {
   return key;
 }
 
-std::string TensorName(uint8_t dtype, const std::vector<int64_t>& shape, std::string_view name) {
+namespace {
+
+// The first 16 bytes of SHA-256 over dtype, shape and `tail`, after `tag`.
+std::string HashedTensorKey(char tag, uint8_t dtype, const std::vector<int64_t>& shape,
+                            std::string_view tail) {
   std::string hashed(1, static_cast<char>(dtype));
   PutVarint(hashed, shape.size());
   for (int64_t dim : shape) PutVarint(hashed, ZigZag(dim));
-  hashed.append(name);
+  hashed.append(tail);
   const Digest digest = Sha256Of(hashed);
-  std::string key(1, kTensorNameTag);
+  std::string key(1, tag);
   key.append(digest.view().substr(0, 16));
   return key;
+}
+
+}  // namespace
+
+std::string TensorName(uint8_t dtype, const std::vector<int64_t>& shape, std::string_view name) {
+  return HashedTensorKey(kTensorNameTag, dtype, shape, name);
+}
+
+std::string TensorSketch(uint8_t dtype, const std::vector<int64_t>& shape,
+                         std::string_view sketch) {
+  return HashedTensorKey(kTensorSketchTag, dtype, shape, sketch);
 }
 
 std::optional<ParsedVersionKey> ParseVersionKey(std::string_view key) {

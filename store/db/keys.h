@@ -20,6 +20,7 @@ inline constexpr char kVersionTag = 'v';
 inline constexpr char kTreeTag = 't';
 inline constexpr char kTensorNameTag = 'n';
 inline constexpr char kSignatureTag = 's';
+inline constexpr char kTensorSketchTag = 'k';
 
 std::string Model(std::string_view model);
 std::string Version(std::string_view model, uint64_t version);
@@ -37,5 +38,7 @@ std::optional<ParsedVersionKey> ParseVersionKey(std::string_view key);
 // 'n' + the first 16 bytes of SHA-256 over u8 dtype, varint rank, zigzag
 // dims, name: where the last stored tensor of that name, type and shape is.
 std::string TensorName(uint8_t dtype, const std::vector<int64_t>& shape, std::string_view name);
+// `sketch`: store/import/tensor_sketch.h.
+std::string TensorSketch(uint8_t dtype, const std::vector<int64_t>& shape, std::string_view sketch);
 
 }  // namespace re2po::keys

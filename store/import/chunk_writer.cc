@@ -4,6 +4,7 @@
 
 #include "store/base/coding.h"
 #include "store/hooks/test_hooks.h"
+#include "store/import/derivation_fit.h"
 
 namespace re2po {
 namespace {
@@ -50,10 +51,12 @@ void ChunkWriter::TryDelta(ByteSpan data, const PlannedChunk& chunk, const Chunk
   size_t payload_size = 0;
   std::string value;
   if (base.derivation) {
+    Transform transform = *base.derivation;
+    FitTransform(transform, **base_bytes, data);
     thread_local std::vector<uint8_t> prediction;
     prediction.resize(data.size());
-    if (!Predict(*base.derivation, **base_bytes, prediction).ok()) return;
-    value = EncodeDerivedChunkValue(work.digest, data, base.chunk, *base.derivation, prediction,
+    if (!Predict(transform, **base_bytes, prediction).ok()) return;
+    value = EncodeDerivedChunkValue(work.digest, data, base.chunk, transform, prediction,
                                     chunk.dtype, codec_, payload_size);
   } else {
     if ((*base_bytes)->size() != data.size()) return;

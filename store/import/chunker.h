@@ -26,10 +26,10 @@ struct PlannedChunk {
 
 // What a planned chunk may be stored against (store/import/delta_bases.h):
 // a chunk of the same size (codec 3, XOR), or one `derivation` predicts it
-// from (codec 5).
+// from (codec 5; parameters that need fitting are fitted by the writer).
 struct ChunkBase {
   Digest chunk;
-  std::optional<Derivation> derivation;
+  std::optional<Transform> derivation;
 };
 
 // Content-defined chunking parameters (FastCDC with normalised chunking).

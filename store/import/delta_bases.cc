@@ -3,14 +3,41 @@
 #include <algorithm>
 
 #include "store/db/keys.h"
+#include "store/import/tensor_sketch.h"
 
 namespace re2po {
+namespace {
 
-void DeltaBases::IndexTensors(const std::vector<TensorRecord>& tensors, const Digest& file,
-                              WriteBatch& batch) {
+ByteSpan TensorBytes(ByteSpan file, uint64_t offset, uint64_t length) {
+  if (offset > file.size() || length > file.size() - offset) return {};
+  return file.subspan(offset, length);
+}
+
+std::optional<Derivation> QuantizationTo(DType dtype) {
+  if (dtype == DType::kI8) return Derivation::kQuantizeF32ToI8;
+  if (dtype == DType::kU8) return Derivation::kQuantizeF32ToU8;
+  return std::nullopt;
+}
+
+uint64_t Elements(const std::vector<int64_t>& shape) {
+  uint64_t elements = 1;
+  for (int64_t dim : shape) elements *= static_cast<uint64_t>(std::max<int64_t>(dim, 0));
+  return elements;
+}
+
+}  // namespace
+
+void DeltaBases::IndexTensors(ByteSpan bytes, const std::vector<TensorRecord>& tensors,
+                              const Digest& file, WriteBatch& batch) {
   for (const TensorRecord& tensor : tensors) {
     if (tensor.length < 2 * kMinDerivedPiece) continue;
     batch.Put(Cf::kCatalog, keys::TensorName(tensor.dtype, tensor.shape, tensor.name), file.view());
+    std::optional<std::string> sketch =
+        TensorSketchOf(static_cast<DType>(tensor.dtype), tensor.shape,
+                       TensorBytes(bytes, tensor.offset, tensor.length));
+    if (!sketch) continue;
+    batch.Put(Cf::kCatalog, keys::TensorSketch(tensor.dtype, tensor.shape, *sketch),
+              std::string(file.view()) + tensor.name);
   }
 }
 
@@ -39,58 +66,112 @@ std::optional<Digest> DeltaBases::NonDelta(const Digest& chunk) {
   return info->base ? *info->base : chunk;
 }
 
-std::optional<DeltaBases::Match> DeltaBases::MatchPieces(const Segment& tensor,
-                                                         const TensorRecord& old,
-                                                         const Recipe& recipe,
-                                                         std::optional<Derivation> derivation) {
-  const uint64_t ratio = derivation ? BaseBytesPerDerivedByte(*derivation) : 1;
+std::optional<DeltaBases::Match> DeltaBases::MatchPieces(
+    const Segment& tensor, const TensorRecord& old, const Recipe& recipe,
+    const std::optional<Transform>& transform) {
+  // A delta works on bytes; a derivation on whole elements.
+  const ElementSizes sizes = transform ? ElementSizesOf(transform->kind) : ElementSizes{1, 1};
+  const uint64_t min_piece = transform ? kMinDerivedPiece : kMinDeltaPiece;
+  // An upcast doubles a base piece: it is stored as pieces of the usual size.
+  const uint64_t most_elements = std::max<uint64_t>(1, kTensorPieceSize / sizes.derived);
   size_t extent = recipe.ExtentAt(old.offset);
   if (recipe.StartOf(extent) != old.offset) return std::nullopt;
   Match match;
   for (uint64_t done = 0; done < old.length; ++extent) {
     if (extent >= recipe.extents.size()) return std::nullopt;
     const uint64_t length = recipe.extents[extent].end - recipe.StartOf(extent);
-    // Whole fp32 elements for a cast, and nothing past the old tensor's end.
-    if ((derivation && length % 4 != 0) || done + length > old.length) return std::nullopt;
-    const uint64_t piece = length / ratio;
-    match.pieces.push_back({tensor.offset + done / ratio, piece, tensor.dtype});
-    std::optional<Digest> base = piece < (derivation ? kMinDerivedPiece : kMinDeltaPiece)
-                                     ? std::nullopt
-                                     : NonDelta(recipe.extents[extent].chunk);
-    match.bases.push_back(base ? std::optional<ChunkBase>(ChunkBase{*base, derivation})
-                               : std::nullopt);
+    if (length % sizes.base != 0 || done + length > old.length) return std::nullopt;
+    const uint64_t first_element = done / sizes.base;
+    const uint64_t elements = length / sizes.base;
+    const std::optional<Digest> base_chunk = NonDelta(recipe.extents[extent].chunk);
+    for (uint64_t at = 0; at < elements; at += most_elements) {
+      const uint64_t piece = std::min(most_elements, elements - at) * sizes.derived;
+      match.pieces.push_back(
+          {tensor.offset + (first_element + at) * sizes.derived, piece, tensor.dtype});
+      if (piece < min_piece || !base_chunk) {
+        match.bases.emplace_back();
+        continue;
+      }
+      std::optional<Transform> piece_transform = transform;
+      if (piece_transform) {
+        piece_transform->base_element = at;
+        if (piece_transform->channel_elements != 0) {
+          piece_transform->phase = (first_element + at) % piece_transform->channel_elements;
+        }
+      }
+      match.bases.push_back(ChunkBase{*base_chunk, std::move(piece_transform)});
+    }
     done += length;
   }
   return match;
 }
 
-std::optional<DeltaBases::Match> DeltaBases::MatchStored(const Segment& tensor, DType base_dtype,
-                                                         std::optional<Derivation> derivation) {
-  const uint8_t dtype = static_cast<uint8_t>(base_dtype);
-  Result<std::optional<std::string>> entry =
-      db_.Get(Cf::kCatalog, keys::TensorName(dtype, tensor.shape, tensor.name));
-  if (!entry.ok() || !*entry) return std::nullopt;
-  Result<Digest> file = Digest::FromView(**entry);
-  const StoredFile* stored = file.ok() ? Load(*file) : nullptr;
+std::optional<DeltaBases::Match> DeltaBases::MatchInFile(
+    const Segment& tensor, const Digest& file, std::string_view name, DType base_dtype,
+    const std::optional<Transform>& transform) {
+  const StoredFile* stored = Load(file);
   if (stored == nullptr) return std::nullopt;
-  const uint64_t ratio = derivation ? BaseBytesPerDerivedByte(*derivation) : 1;
+  const ElementSizes sizes = transform ? ElementSizesOf(transform->kind) : ElementSizes{1, 1};
+  const uint8_t dtype = static_cast<uint8_t>(base_dtype);
   for (const TensorRecord& old : stored->info.tensors) {
-    if (old.name != tensor.name || old.dtype != dtype || old.shape != tensor.shape ||
-        old.length != ratio * tensor.length || old.offset + old.length > stored->recipe.size()) {
+    if (old.name != name || old.dtype != dtype || old.shape != tensor.shape ||
+        old.length * sizes.derived != tensor.length * sizes.base ||
+        old.offset + old.length > stored->recipe.size()) {
       continue;
     }
-    std::optional<Match> match = MatchPieces(tensor, old, stored->recipe, derivation);
+    std::optional<Match> match = MatchPieces(tensor, old, stored->recipe, transform);
     if (!match || std::none_of(match->bases.begin(), match->bases.end(),
                                [](const auto& base) { return base.has_value(); })) {
       return std::nullopt;
     }
-    offered_files_.insert(*file);
+    offered_files_.insert(file);
     return match;
   }
   return std::nullopt;
 }
 
-std::vector<std::optional<ChunkBase>> DeltaBases::ForFile(const std::vector<Segment>& segments,
+std::optional<DeltaBases::Match> DeltaBases::ByName(const Segment& tensor, DType base_dtype,
+                                                    std::optional<Transform> transform) {
+  Result<std::optional<std::string>> entry = db_.Get(
+      Cf::kCatalog, keys::TensorName(static_cast<uint8_t>(base_dtype), tensor.shape, tensor.name));
+  if (!entry.ok() || !*entry) return std::nullopt;
+  Result<Digest> file = Digest::FromView(**entry);
+  if (!file.ok()) return std::nullopt;
+  return MatchInFile(tensor, *file, tensor.name, base_dtype, transform);
+}
+
+std::optional<DeltaBases::Match> DeltaBases::BySketch(ByteSpan bytes, const Segment& tensor) {
+  std::optional<std::string> sketch =
+      TensorSketchOf(tensor.dtype, tensor.shape, TensorBytes(bytes, tensor.offset, tensor.length));
+  if (!sketch) return std::nullopt;
+  Result<std::optional<std::string>> entry = db_.Get(
+      Cf::kCatalog, keys::TensorSketch(static_cast<uint8_t>(tensor.dtype), tensor.shape, *sketch));
+  if (!entry.ok() || !*entry || (*entry)->size() < 32) return std::nullopt;
+  Result<Digest> file = Digest::FromView(std::string_view(**entry).substr(0, 32));
+  if (!file.ok()) return std::nullopt;
+  Transform scaled(Derivation::kScalePerChannel);
+  scaled.channel_elements = Elements(tensor.shape) / uint64_t(tensor.shape[0]);
+  return MatchInFile(tensor, *file, std::string_view(**entry).substr(32), DType::kF32, scaled);
+}
+
+std::optional<DeltaBases::Match> DeltaBases::FindBase(ByteSpan bytes, const Segment& tensor) {
+  if (std::optional<Match> match = ByName(tensor, tensor.dtype, std::nullopt)) return match;
+  for (DType from : {DType::kF32, DType::kF16, DType::kBF16}) {
+    if (std::optional<Derivation> cast = CastBetween(from, tensor.dtype)) {
+      if (std::optional<Match> match = ByName(tensor, from, Transform(*cast))) {
+        return match;
+      }
+    }
+  }
+  if (std::optional<Derivation> quantization = QuantizationTo(tensor.dtype)) {
+    return ByName(tensor, DType::kF32, Transform(*quantization));
+  }
+  if (tensor.dtype == DType::kF32) return BySketch(bytes, tensor);
+  return std::nullopt;
+}
+
+std::vector<std::optional<ChunkBase>> DeltaBases::ForFile(ByteSpan bytes,
+                                                          const std::vector<Segment>& segments,
                                                           std::vector<PlannedChunk>& chunks) {
   std::vector<PlannedChunk> cut;
   std::vector<std::optional<ChunkBase>> bases;
@@ -106,12 +187,7 @@ std::vector<std::optional<ChunkBase>> DeltaBases::ForFile(const std::vector<Segm
   for (const Segment& segment : segments) {
     keep_until(segment.offset);
     if (segment.kind != SegmentKind::kTensor || segment.length < kMinDerivedPiece) continue;
-    std::optional<Match> match = MatchStored(segment, segment.dtype, std::nullopt);
-    if (!match) {
-      if (std::optional<Derivation> cast = CastBetween(DType::kF32, segment.dtype)) {
-        match = MatchStored(segment, DType::kF32, cast);
-      }
-    }
+    std::optional<Match> match = FindBase(bytes, segment);
     if (!match) continue;
     while (chunk < chunks.size() && chunks[chunk].offset < segment.end()) ++chunk;
     cut.insert(cut.end(), match->pieces.begin(), match->pieces.end());

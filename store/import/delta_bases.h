@@ -1,18 +1,24 @@
 // Where a fine-tuned or converted model's tensors came from. For each
-// tensor of a file being imported, the pieces of the most recently stored
-// tensor with the same name and shape, found through the catalog's 'n'
-// entries (docs/format.md): of the same dtype (a fine-tune changes weights in
-// their low mantissa bits, so the XOR of a piece with its base compresses to
-// about half of either: codec 3), or else an fp32 tensor this fp16 or bf16
-// tensor may be a cast of (the XOR with the cast of the base is mostly
-// zeros: codec 5, store/chunks/derivation.h). The chunk writer stores a
-// piece that way when it pays.
+// tensor of a file being imported, the pieces of a stored tensor of the
+// same shape, tried in this order:
+// - the same name and dtype, through the catalog's 'n' entries
+//   (docs/format.md): a fine-tune changes weights in their low mantissa
+//   bits, so the XOR of a piece with its base compresses to about half of
+//   either (codec 3);
+// - the same name and another dtype it may be a cast or a quantization of:
+//   fp32 for an fp16, bf16, int8 or uint8 tensor, fp16 or bf16 for an fp32
+//   one (codec 5, store/chunks/derivation.h);
+// - for an fp32 tensor, the fp32 tensor with its sketch ('k' entries,
+//   store/import/tensor_sketch.h), of which it may be a per-channel
+//   rescaling (a folded BatchNorm).
+// The chunk writer stores a piece that way when it pays.
 #pragma once
 
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -40,16 +46,17 @@ class DeltaBases {
   // delta chunk itself, or nullopt. A tensor with a base is first cut again
   // where its base was cut (at half the offsets for a cast), so that each
   // piece has exactly one base piece: `chunks` may change.
-  std::vector<std::optional<ChunkBase>> ForFile(const std::vector<Segment>& segments,
+  std::vector<std::optional<ChunkBase>> ForFile(ByteSpan bytes,
+                                                const std::vector<Segment>& segments,
                                                 std::vector<PlannedChunk>& chunks);
 
   // The stored files ForFile offered bases from since the last call, for the
   // version's provenance.
   std::set<Digest> TakeOfferedFiles() { return std::exchange(offered_files_, {}); }
 
-  // Points the 'n' entries of a newly stored file's tensors at it.
-  static void IndexTensors(const std::vector<TensorRecord>& tensors, const Digest& file,
-                           WriteBatch& batch);
+  // Points the 'n' and 'k' entries of a newly stored file's tensors at it.
+  static void IndexTensors(ByteSpan bytes, const std::vector<TensorRecord>& tensors,
+                           const Digest& file, WriteBatch& batch);
 
  private:
   struct StoredFile {
@@ -58,17 +65,21 @@ class DeltaBases {
   };
   const StoredFile* Load(const Digest& file);
   std::optional<Digest> NonDelta(const Digest& chunk);
-  // The tensor's pieces cut as the stored tensor `name` of `base_dtype` was
-  // (its bytes divided by `base_bytes_per_byte`), and the base of each, or
-  // nothing when no such tensor is stored or its pieces cannot be matched.
+  // The tensor's pieces cut as the stored tensor was (its bytes scaled by
+  // the derivation's element sizes), and the base of each.
   struct Match {
     std::vector<PlannedChunk> pieces;
     std::vector<std::optional<ChunkBase>> bases;
   };
-  std::optional<Match> MatchStored(const Segment& tensor, DType base_dtype,
-                                   std::optional<Derivation> derivation);
+  std::optional<Match> FindBase(ByteSpan bytes, const Segment& tensor);
+  std::optional<Match> ByName(const Segment& tensor, DType base_dtype,
+                              std::optional<Transform> transform);
+  std::optional<Match> BySketch(ByteSpan bytes, const Segment& tensor);
+  // The tensor `name` of `base_dtype` and the tensor's shape in `file`.
+  std::optional<Match> MatchInFile(const Segment& tensor, const Digest& file, std::string_view name,
+                                   DType base_dtype, const std::optional<Transform>& transform);
   std::optional<Match> MatchPieces(const Segment& tensor, const TensorRecord& old,
-                                   const Recipe& recipe, std::optional<Derivation> derivation);
+                                   const Recipe& recipe, const std::optional<Transform>& transform);
 
   const Db& db_;
   std::map<Digest, std::optional<StoredFile>> files_;  // per import: few distinct files

@@ -63,7 +63,7 @@ class FileStorer {
         plan.format == "generic" ? MakeGenericChunker() : MakeTensorAwareChunker();
     std::vector<PlannedChunk> chunks = chunker->Cut(bytes, plan.segments);
     std::vector<std::optional<ChunkBase>> bases;
-    if (request_.delta && plan.format != "generic") bases = bases_.ForFile(plan.segments, chunks);
+    if (request_.delta && plan.format != "generic") bases = bases_.ForFile(bytes, plan.segments, chunks);
     const uint64_t delta_chunks_before = writer_.stats().delta_chunks;
     Result<Recipe> stored =
         writer_.StoreFile(bytes, chunks, bases, [this](uint64_t n) { Advance(n); });
@@ -79,7 +79,7 @@ class FileStorer {
     WriteBatch batch(db_);
     batch.Put(Cf::kRecipes, entry.digest.view(), recipe.Encode());
     batch.Put(Cf::kFileInfo, entry.digest.view(), info.Encode());
-    DeltaBases::IndexTensors(info.tensors, entry.digest, batch);
+    DeltaBases::IndexTensors(bytes, info.tensors, entry.digest, batch);
     return db_.Write(batch, /*durable=*/false);
   }
 

@@ -9,7 +9,18 @@ itself (.half(), .to(torch.bfloat16)) for tests/fs/derived_test.cc:
       underflow to zero and values that overflow to infinity;
   OUT/noise32/noise.pt, OUT/noise16/noise.pt
       one tensor of random bit patterns (every kind of NaN among them),
-      stored raw because it does not compress, and its fp16 copy.
+      stored raw because it does not compress, and its fp16 copy;
+  OUT/int8/model.pt, OUT/uint8/model.pt
+      the fp32 model's weights quantized per tensor: symmetric int8 as
+      round(w / scale) with the scale beside it (name + ".scale"), and
+      asymmetric uint8 by torch.quantize_per_tensor (its int_repr);
+  OUT/half/model.pt, OUT/up32/model.pt
+      another model written in fp16, and its fp32 copy (.float());
+  OUT/bn/model.pt, OUT/bn-onnx/model.onnx
+      a small convolutional net with BatchNorm layers (running statistics
+      and affine parameters set away from their defaults): its fp32 state
+      dict, and its ONNX export by torch.onnx with constant folding in eval
+      mode, which folds each BatchNorm into the convolution before it.
 
 Usage: make_cast_models.py OUT
 """
@@ -46,6 +57,62 @@ def cast(state: dict, dtype: torch.dtype) -> dict:
     return {k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}
 
 
+def quantized(state: dict, signed: bool) -> dict:
+    out = {}
+    for name, t in state.items():
+        if not (t.is_floating_point() and t.dim() >= 2):
+            out[name] = t
+            continue
+        finite = torch.where(torch.isfinite(t), t, torch.zeros_like(t)).clamp(-1, 1)
+        if signed:
+            scale = finite.abs().max().clamp(min=1e-12) / 127.0
+            out[name] = torch.clamp(torch.round(finite / scale), -127, 127).to(torch.int8)
+            out[name + ".scale"] = scale.reshape(())
+        else:
+            low, high = float(finite.min()), float(finite.max())
+            scale = (high - low) / 255.0
+            zero_point = int(round(-low / scale))
+            q = torch.quantize_per_tensor(finite, scale, zero_point, torch.quint8)
+            out[name] = q.int_repr().contiguous()
+            out[name + ".scale"] = torch.tensor(scale)
+            out[name + ".zero_point"] = torch.tensor(zero_point)
+    return out
+
+
+class BnNet(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        layers = []
+        for c_in, c_out in ((3, 32), (32, 64), (64, 128), (128, 128)):
+            layers += [torch.nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+                       torch.nn.BatchNorm2d(c_out), torch.nn.ReLU()]
+        self.features = torch.nn.Sequential(*layers)
+        self.pool = torch.nn.AdaptiveAvgPool2d(1)
+        self.fc = torch.nn.Linear(128, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.pool(self.features(x)).flatten(1))
+
+
+def write_bn_model(out: str) -> None:
+    torch.manual_seed(20)
+    net = BnNet()
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 1.5)
+                m.weight[::7] *= -1  # a negative factor flips a channel's signs
+                m.bias.uniform_(-0.1, 0.1)
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 2.0)
+    net.eval()
+    save(net.state_dict(), os.path.join(out, "bn", "model.pt"))
+    os.makedirs(os.path.join(out, "bn-onnx"), exist_ok=True)
+    torch.onnx.export(net, torch.zeros(1, 3, 32, 32), os.path.join(out, "bn-onnx", "model.onnx"),
+                      opset_version=13, do_constant_folding=True,
+                      training=torch.onnx.TrainingMode.EVAL)
+
+
 def main() -> None:
     out = sys.argv[1]
     state = model_state()
@@ -57,6 +124,14 @@ def main() -> None:
     noise = {"noise": bits.view(torch.float32)}
     save(noise, os.path.join(out, "noise32", "noise.pt"))
     save(cast(noise, torch.float16), os.path.join(out, "noise16", "noise.pt"))
+    save(quantized(state, True), os.path.join(out, "int8", "model.pt"))
+    save(quantized(state, False), os.path.join(out, "uint8", "model.pt"))
+    g = torch.Generator().manual_seed(21)
+    half = {"up." + k: (torch.randn(v.shape, generator=g) * 0.05).half()
+            for k, v in state.items() if v.is_floating_point()}
+    save(half, os.path.join(out, "half", "model.pt"))
+    save(cast(half, torch.float32), os.path.join(out, "up32", "model.pt"))
+    write_bn_model(out)
 
 
 if __name__ == "__main__":

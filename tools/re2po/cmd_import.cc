@@ -68,8 +68,9 @@ void PrintSummary(const ImportSummary& summary) {
               << summary.delta_chunks << " chunks stored against earlier tensors\n";
   }
   if (summary.derived_chunks > 0) {
-    std::cout << "  of which cast:  " << HumanBytes(summary.derived_raw_bytes) << " in "
-              << summary.derived_chunks << " chunks predicted from fp32 tensors\n";
+    std::cout << "  derived:        " << HumanBytes(summary.derived_raw_bytes) << " in "
+              << summary.derived_chunks
+              << " of them predicted from other tensors (casts, quantizations, rescalings)\n";
   }
   std::cout << "  throughput:     " << HumanBytes(uint64_t(double(v.logical_bytes) / seconds))
             << "/s\n  formats:";
