@@ -77,9 +77,8 @@ std::string_view DerivationName(Derivation derivation) {
     case Derivation::kQuantizeF32ToU8:
       return "quantized u8";
     case Derivation::kCastF16ToF32:
-      return "cast f32 of f16";
     case Derivation::kCastBF16ToF32:
-      return "cast f32 of bf16";
+      return "cast f32";
   }
   return "unknown derivation";
 }

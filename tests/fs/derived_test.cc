@@ -9,6 +9,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/fs/mount_fixture.h"
 
 namespace re2po::testing {
@@ -103,6 +105,30 @@ TEST_F(DerivedTest, ABatchNormFoldedOnnxExportCostsAFewPercentAndLoads) {
       "/usr/bin/python3 -c 'import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]))' " +
       ShellQuote(mount.path("copy-bn-onnx/1/model.onnx").string()));
   EXPECT_EQ(checked.exit_code, 0) << checked.err;
+}
+
+// `re2po show --tensors` names the derivation and the tensor it starts from.
+TEST_F(DerivedTest, ShowSaysHowEachTensorIsStoredAndFromWhat) {
+  store_.Import("net", 1, models() / "fp32");
+  store_.Import("net-fp16", 1, models() / "fp16");
+  store_.Import("net-int8", 1, models() / "int8");
+  store_.CloseWriter();
+  const std::string show = ShellQuote(BuiltTool("re2po")) + " --store " +
+                           ShellQuote(store_.dir().string()) + " show --json --tensors ";
+  auto stored = [&](const std::string& version, const std::string& tensor) -> std::string {
+    CommandResult shown = RunCommand(show + version);
+    EXPECT_EQ(shown.exit_code, 0) << shown.err;
+    const nlohmann::json described = nlohmann::json::parse(shown.out, nullptr, false);
+    if (described.is_discarded()) return "unparsable: " + shown.out;
+    for (const auto& t : described["files"][0]["tensors"]) {
+      if (t["name"] == tensor) return t["stored"].get<std::string>();
+    }
+    return "no tensor " + tensor;
+  };
+  EXPECT_EQ(stored("net@1", "classifier.weight"), "whole");
+  EXPECT_EQ(stored("net-fp16@1", "classifier.weight"), "cast f16 of net@1:classifier.weight");
+  EXPECT_EQ(stored("net-int8@1", "features.3.weight"), "quantized i8 of net@1:features.3.weight");
+  EXPECT_EQ(stored("net-int8@1", "classifier.weight.scale"), "whole");
 }
 
 TEST_F(DerivedTest, ExportsIdenticalAfterItsBaseVersionIsRemovedAndCollected) {

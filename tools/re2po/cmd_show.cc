@@ -1,8 +1,10 @@
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <set>
 
 #include "store/base/dtype.h"
+#include "store/tensor_storage.h"
 #include "tools/re2po/commands.h"
 #include "tools/re2po/provenance_view.h"
 
@@ -48,8 +50,10 @@ Result<std::set<Digest>> TensorsElsewhere(Store& store, const VersionRecord& sel
 Result<nlohmann::json> DescribeVersion(Store& store, const VersionRecord& v, bool tensors) {
   ASSIGN_OR_RETURN(auto tree, store.Tree(v));
   std::set<Digest> elsewhere;
+  std::optional<TensorStorageView> storage;
   if (tensors) {
     ASSIGN_OR_RETURN(elsewhere, TensorsElsewhere(store, v));
+    ASSIGN_OR_RETURN(storage, TensorStorageView::Build(store));
   }
   nlohmann::json files = nlohmann::json::array();
   for (uint32_t i = 1; i < tree->size(); ++i) {
@@ -66,8 +70,10 @@ Result<nlohmann::json> DescribeVersion(Store& store, const VersionRecord& v, boo
       if (!info.fallback_reason.empty()) file["fallback"] = info.fallback_reason;
       file["tensor_count"] = info.tensors.size();
       if (tensors) {
+        ASSIGN_OR_RETURN(auto recipe, store.FileRecipe(entry.digest));
         nlohmann::json list = nlohmann::json::array();
         for (const TensorRecord& t : info.tensors) {
+          ASSIGN_OR_RETURN(TensorStorage stored, storage->Describe(*recipe, t));
           list.push_back({{"name", t.name},
                           {"dtype", DTypeName(static_cast<DType>(t.dtype))},
                           {"native_dtype", t.native_dtype},
@@ -75,7 +81,10 @@ Result<nlohmann::json> DescribeVersion(Store& store, const VersionRecord& v, boo
                           {"offset", t.offset},
                           {"bytes", t.length},
                           {"digest", t.digest.Hex()},
-                          {"shared", elsewhere.contains(t.digest)}});
+                          {"shared", elsewhere.contains(t.digest)},
+                          {"stored", stored.Text()},
+                          {"stored_as", stored.how},
+                          {"stored_from", stored.base}});
         }
         file["tensors"] = list;
       }
@@ -146,10 +155,11 @@ void PrintVersion(const nlohmann::json& v, bool tensors) {
     std::printf("\n");
     if (!tensors || !f.contains("tensors")) continue;
     for (const auto& t : f["tensors"]) {
-      std::printf("        %-48s %-8s %-20s %12s %s\n", t["name"].get<std::string>().c_str(),
+      std::printf("        %-48s %-8s %-20s %12s %-6s %s\n", t["name"].get<std::string>().c_str(),
                   t["dtype"].get<std::string>().c_str(),
                   ShapeText(t["shape"].get<std::vector<int64_t>>()).c_str(),
-                  HumanBytes(t["bytes"]).c_str(), t["shared"].get<bool>() ? "shared" : "unique");
+                  HumanBytes(t["bytes"]).c_str(), t["shared"].get<bool>() ? "shared" : "unique",
+                  t["stored"].get<std::string>().c_str());
     }
   }
   std::cout << std::flush;
@@ -175,7 +185,8 @@ void RegisterShow(CLI::App& app, CommandFn& chosen) {
       AddCommand(app, chosen, args, "show", "show a version's metadata and files", RunShow);
   show.add_option("MODEL[@VERSION]", args->ref, "the version (default: the model's latest)")
       ->required();
-  show.add_flag("--tensors", args->tensors, "list each tensor and whether other versions share it");
+  show.add_flag("--tensors", args->tensors,
+                "list each tensor, whether other versions share it, and how it is stored");
   show.add_flag("--json", args->json, "print JSON");
 }
 
