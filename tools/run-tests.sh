@@ -105,6 +105,8 @@ bench_smoke() {
   tools/bench/run-bench --preset smoke --re2po "$ROOT/build/tools/re2po" \
     --work "$ROOT/build/bench-smoke" --systems re2po,zstd,wholefile --no-install \
     --scale-counts 100 --json "$ROOT/build/bench-smoke.json" --md "$ROOT/build/bench-smoke.md"
+  tools/bench/run-derived-read-bench --re2po "$ROOT/build/tools/re2po" \
+    --zoo "$ROOT/build/bench-smoke/zoo-smoke" --work "$ROOT/build/bench-derived" --runs 1
 }
 
 stage "release build and tests" release_suite

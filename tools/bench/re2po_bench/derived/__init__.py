@@ -1,0 +1,1 @@
+"""Cold reads of derived chunks against delta and whole chunks (issue #18)."""
