@@ -43,11 +43,11 @@ Status AddBasesOfLiveDeltas(Db& db, DigestSet& live_chunks) {
   return Status::Ok();
 }
 
-// Tensor-name and tensor-sketch entries (store/import/delta_bases.h) that
+// Tensor-name, tensor-sketch and permutation entries (store/import/delta_bases.h) that
 // point at deleted files.
 Status DropDeadTensorEntries(Db& db, const DigestSet& live_files, WriteBatch& batch) {
   DbIterator it = db.NewIterator(Cf::kCatalog);
-  for (char tag : {keys::kTensorNameTag, keys::kTensorSketchTag}) {
+  for (char tag : {keys::kTensorNameTag, keys::kTensorSketchTag, keys::kTensorPermutationTag}) {
     const std::string prefix(1, tag);
     for (it.Seek(prefix); it.Valid() && it.key().starts_with(prefix); it.Next()) {
       Result<Digest> file = Digest::FromView(it.value().substr(0, 32));

@@ -22,7 +22,12 @@ Result<PieceStorage> DescribePiece(Store& store, const Digest& chunk) {
   switch (parsed.codec) {
     case CodecId::kDerived: {
       ASSIGN_OR_RETURN(DerivedPayload derived, ParseDerivedPayload(parsed.payload));
-      return PieceStorage{std::string(DerivationName(derived.transform.kind)), info.base};
+      std::string how(DerivationName(derived.transform.kind));
+      // "permuted 2,3,1,0": base axis of each axis, as numpy.transpose takes them.
+      for (size_t i = 0; i < derived.transform.axes.size(); ++i) {
+        how += (i == 0 ? " " : ",") + std::to_string(derived.transform.axes[i]);
+      }
+      return PieceStorage{how, info.base};
     }
     case CodecId::kSealed:
       // Which of the two a sealed piece is, only its key holders may learn.

@@ -79,6 +79,8 @@ std::string_view DerivationName(Derivation derivation) {
     case Derivation::kCastF16ToF32:
     case Derivation::kCastBF16ToF32:
       return "cast f32";
+    case Derivation::kPermute32:
+      return "permuted";
   }
   return "unknown derivation";
 }
@@ -96,6 +98,7 @@ std::optional<Derivation> CastBetween(DType from, DType to) {
 ElementSizes ElementSizesOf(Derivation derivation) {
   switch (derivation) {
     case Derivation::kScalePerChannel:
+    case Derivation::kPermute32:
       return {4, 4};
     case Derivation::kQuantizeF32ToI8:
     case Derivation::kQuantizeF32ToU8:
@@ -131,11 +134,47 @@ std::string Transform::EncodeParams() const {
     case Derivation::kCastBF16ToF32:
       PutVarint(out, base_element);
       break;
+    case Derivation::kPermute32:
+      PutVarint(out, base_dims.size());
+      for (uint64_t dim : base_dims) PutVarint(out, dim);
+      for (uint8_t axis : axes) out.push_back(static_cast<char>(axis));
+      PutVarint(out, base_element);
+      break;
     default:
       break;
   }
   return out;
 }
+
+namespace {
+
+constexpr uint64_t kMaxPermutedRank = 8;
+
+// Dims, axes (a permutation) and the first element of a kPermute32.
+Status DecodePermutation(Decoder& decoder, Transform& transform) {
+  uint64_t rank = 0;
+  RETURN_IF_ERROR(decoder.GetVarint(rank));
+  if (rank == 0 || rank > kMaxPermutedRank) {
+    return Status::Corruption("a permutation of " + std::to_string(rank) + " axes");
+  }
+  for (uint64_t i = 0; i < rank; ++i) {
+    uint64_t dim = 0;
+    RETURN_IF_ERROR(decoder.GetVarint(dim));
+    if (dim == 0 || dim > (uint64_t{1} << 40)) return Status::Corruption("a permuted dim of 0");
+    transform.base_dims.push_back(dim);
+  }
+  std::vector<bool> seen(rank);
+  for (uint64_t i = 0; i < rank; ++i) {
+    uint8_t axis = 0;
+    RETURN_IF_ERROR(decoder.GetByte(axis));
+    if (axis >= rank || seen[axis]) return Status::Corruption("axes that are no permutation");
+    seen[axis] = true;
+    transform.axes.push_back(axis);
+  }
+  return decoder.GetVarint(transform.base_element);
+}
+
+}  // namespace
 
 Result<Transform> Transform::Decode(Derivation kind, std::string_view params) {
   Transform transform(kind);
@@ -172,6 +211,9 @@ Result<Transform> Transform::Decode(Derivation kind, std::string_view params) {
     case Derivation::kCastF16ToF32:
     case Derivation::kCastBF16ToF32:
       RETURN_IF_ERROR(decoder.GetVarint(transform.base_element));
+      break;
+    case Derivation::kPermute32:
+      RETURN_IF_ERROR(DecodePermutation(decoder, transform));
       break;
     default:
       return Status::Corruption("unknown derivation " + std::to_string(static_cast<int>(kind)));
@@ -251,12 +293,54 @@ Status Quantize(const Transform& transform, std::span<const uint8_t> base, std::
   return Status::Ok();
 }
 
+// Walks the derived tensor's elements in order with an odometer over its
+// axes, keeping the base offset in step, so no element costs a division.
+Status Permute(const Transform& transform, std::span<const uint8_t> base, std::span<uint8_t> out) {
+  const size_t rank = transform.base_dims.size();
+  if (rank == 0 || transform.axes.size() != rank) return Status::Corruption("a bad permutation");
+  std::vector<uint64_t> base_stride(rank, 1);
+  for (size_t i = rank - 1; i > 0; --i) {
+    base_stride[i - 1] = base_stride[i] * transform.base_dims[i];
+  }
+  const uint64_t total = base_stride[0] * transform.base_dims[0];
+  const uint64_t elements = out.size() / 4;
+  if (base.size() != 4 * total || transform.base_element > total ||
+      elements > total - transform.base_element) {
+    return Status::Corruption("a permuted chunk that does not fit its base");
+  }
+  std::vector<uint64_t> dims(rank), stride(rank), index(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    dims[i] = transform.base_dims[transform.axes[i]];
+    stride[i] = base_stride[transform.axes[i]];
+  }
+  uint64_t at = 0;  // the base element of derived element base_element
+  for (uint64_t rest = transform.base_element, i = rank; i-- > 0;) {
+    index[i] = rest % dims[i];
+    rest /= dims[i];
+    at += index[i] * stride[i];
+  }
+  for (uint64_t k = 0; k < elements; ++k) {
+    std::memcpy(out.data() + 4 * k, base.data() + 4 * at, 4);
+    for (size_t i = rank; i-- > 0;) {
+      at += stride[i];
+      if (++index[i] < dims[i]) break;
+      at -= stride[i] * dims[i];
+      index[i] = 0;
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status Predict(const Transform& transform, std::span<const uint8_t> base, std::span<uint8_t> out) {
   const Derivation kind = transform.kind;
   if (DerivationName(kind) == "unknown derivation") {
     return Status::Corruption("unknown derivation " + std::to_string(static_cast<int>(kind)));
+  }
+  if (kind == Derivation::kPermute32) {
+    if (out.size() % 4 != 0) return Status::Corruption("a permuted chunk of odd size");
+    return Permute(transform, base, out);
   }
   const ElementSizes sizes = ElementSizesOf(kind);
   const uint64_t elements = out.size() / sizes.derived;
@@ -289,6 +373,8 @@ Status Predict(const Transform& transform, std::span<const uint8_t> base, std::s
     case Derivation::kCastBF16ToF32:
       CastUp<CastBF16ToF32>(base.subspan(2 * transform.base_element), out);
       return Status::Ok();
+    case Derivation::kPermute32:
+      break;  // above
   }
   return Status::Corruption("unknown derivation");
 }

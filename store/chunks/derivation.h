@@ -40,6 +40,10 @@ enum class Derivation : uint8_t {
   // binary16 / bfloat16 -> binary32, exact.
   kCastF16ToF32 = 6,
   kCastBF16ToF32 = 7,
+  // 4-byte elements with their axes permuted (a Keras or TFLite layout of a
+  // PyTorch or ONNX kernel: OIHW -> HWIO, a dense layer's transpose); the
+  // base is the whole tensor, so only tensors stored as one chunk qualify.
+  kPermute32 = 8,
 };
 
 // A derivation and the parameters it was fitted with; Encode/Decode are the
@@ -60,6 +64,11 @@ struct Transform {
   // Upcasts: the piece is predicted from the base's elements from this one
   // on (a base piece of 1 MiB casts to two pieces).
   uint64_t base_element = 0;
+  // kPermute32: the base tensor's dims, and for each axis of the derived
+  // tensor the base axis it is (out axis i runs along base axis axes[i]);
+  // the piece starts at derived element `base_element`.
+  std::vector<uint64_t> base_dims;
+  std::vector<uint8_t> axes;
 
   // Whether the parameters are fitted from the data at import.
   bool NeedsFit() const;

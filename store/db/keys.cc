@@ -61,6 +61,10 @@ std::string TensorName(uint8_t dtype, const std::vector<int64_t>& shape, std::st
   return HashedTensorKey(kTensorNameTag, dtype, shape, name);
 }
 
+std::string TensorPermutation(uint8_t dtype, std::string_view sketch) {
+  return HashedTensorKey(kTensorPermutationTag, dtype, {}, sketch);
+}
+
 std::string TensorSketch(uint8_t dtype, const std::vector<int64_t>& shape,
                          std::string_view sketch) {
   return HashedTensorKey(kTensorSketchTag, dtype, shape, sketch);

@@ -21,6 +21,7 @@ inline constexpr char kTreeTag = 't';
 inline constexpr char kTensorNameTag = 'n';
 inline constexpr char kSignatureTag = 's';
 inline constexpr char kTensorSketchTag = 'k';
+inline constexpr char kTensorPermutationTag = 'p';
 
 std::string Model(std::string_view model);
 std::string Version(std::string_view model, uint64_t version);
@@ -40,5 +41,7 @@ std::optional<ParsedVersionKey> ParseVersionKey(std::string_view key);
 std::string TensorName(uint8_t dtype, const std::vector<int64_t>& shape, std::string_view name);
 // `sketch`: store/import/tensor_sketch.h.
 std::string TensorSketch(uint8_t dtype, const std::vector<int64_t>& shape, std::string_view sketch);
+// `sketch`: PermutationSketchOf (it holds the sorted dims).
+std::string TensorPermutation(uint8_t dtype, std::string_view sketch);
 
 }  // namespace re2po::keys

@@ -53,6 +53,7 @@ void ChunkWriter::TryDelta(ByteSpan data, const PlannedChunk& chunk, const Chunk
   if (base.derivation) {
     Transform transform = *base.derivation;
     FitTransform(transform, **base_bytes, data);
+    if (base.axes_to_try.size() > 1) ChooseAxes(transform, base.axes_to_try, **base_bytes, data);
     thread_local std::vector<uint8_t> prediction;
     prediction.resize(data.size());
     if (!Predict(transform, **base_bytes, prediction).ok()) return;

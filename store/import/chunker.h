@@ -30,6 +30,8 @@ struct PlannedChunk {
 struct ChunkBase {
   Digest chunk;
   std::optional<Transform> derivation;
+  // For a permutation whose shapes allow several (equal dims): each to try.
+  std::vector<std::vector<uint8_t>> axes_to_try;
 };
 
 // Content-defined chunking parameters (FastCDC with normalised chunking).

@@ -35,9 +35,17 @@ void DeltaBases::IndexTensors(ByteSpan bytes, const std::vector<TensorRecord>& t
     std::optional<std::string> sketch =
         TensorSketchOf(static_cast<DType>(tensor.dtype), tensor.shape,
                        TensorBytes(bytes, tensor.offset, tensor.length));
-    if (!sketch) continue;
-    batch.Put(Cf::kCatalog, keys::TensorSketch(tensor.dtype, tensor.shape, *sketch),
-              std::string(file.view()) + tensor.name);
+    if (sketch) {
+      batch.Put(Cf::kCatalog, keys::TensorSketch(tensor.dtype, tensor.shape, *sketch),
+                std::string(file.view()) + tensor.name);
+    }
+    std::optional<std::string> unordered =
+        PermutationSketchOf(static_cast<DType>(tensor.dtype), tensor.shape,
+                            TensorBytes(bytes, tensor.offset, tensor.length), kTensorPieceSize);
+    if (unordered) {
+      batch.Put(Cf::kCatalog, keys::TensorPermutation(tensor.dtype, *unordered),
+                std::string(file.view()) + tensor.name);
+    }
   }
 }
 
@@ -99,7 +107,7 @@ std::optional<DeltaBases::Match> DeltaBases::MatchPieces(
           piece_transform->phase = (first_element + at) % piece_transform->channel_elements;
         }
       }
-      match.bases.push_back(ChunkBase{*base_chunk, std::move(piece_transform)});
+      match.bases.push_back(ChunkBase{*base_chunk, std::move(piece_transform), {}});
     }
     done += length;
   }
@@ -154,6 +162,65 @@ std::optional<DeltaBases::Match> DeltaBases::BySketch(ByteSpan bytes, const Segm
   return MatchInFile(tensor, *file, std::string_view(**entry).substr(32), DType::kF32, scaled);
 }
 
+namespace {
+
+// Every way to lay `base` out as `derived`: axes[i] is the base axis that
+// derived axis i runs along.
+std::vector<std::vector<uint8_t>> AxesBetween(const std::vector<int64_t>& base,
+                                              const std::vector<int64_t>& derived) {
+  std::vector<std::vector<uint8_t>> found;
+  std::vector<uint8_t> axes(base.size());
+  for (size_t i = 0; i < axes.size(); ++i) axes[i] = static_cast<uint8_t>(i);
+  if (base.size() != derived.size() || base.size() > 6) return found;
+  do {
+    bool fits = true;
+    for (size_t i = 0; i < axes.size() && fits; ++i) fits = base[axes[i]] == derived[i];
+    if (fits) found.push_back(axes);
+  } while (std::next_permutation(axes.begin(), axes.end()));
+  return found;
+}
+
+}  // namespace
+
+std::optional<DeltaBases::Match> DeltaBases::ByPermutation(ByteSpan bytes, const Segment& tensor) {
+  std::optional<std::string> sketch =
+      PermutationSketchOf(tensor.dtype, tensor.shape,
+                          TensorBytes(bytes, tensor.offset, tensor.length), kTensorPieceSize);
+  if (!sketch) return std::nullopt;
+  Result<std::optional<std::string>> entry =
+      db_.Get(Cf::kCatalog, keys::TensorPermutation(static_cast<uint8_t>(tensor.dtype), *sketch));
+  if (!entry.ok() || !*entry || (*entry)->size() < 32) return std::nullopt;
+  Result<Digest> file = Digest::FromView(std::string_view(**entry).substr(0, 32));
+  const StoredFile* stored = file.ok() ? Load(*file) : nullptr;
+  if (stored == nullptr) return std::nullopt;
+  const std::string_view name = std::string_view(**entry).substr(32);
+  for (const TensorRecord& old : stored->info.tensors) {
+    if (old.name != name || old.dtype != static_cast<uint8_t>(DType::kF32) ||
+        old.length != tensor.length || old.offset + old.length > stored->recipe.size()) {
+      continue;
+    }
+    // The whole base must be one chunk: a piece of a permuted tensor draws
+    // on all of it.
+    const size_t extent = stored->recipe.ExtentAt(old.offset);
+    if (stored->recipe.StartOf(extent) != old.offset ||
+        stored->recipe.extents[extent].end != old.offset + old.length) {
+      return std::nullopt;
+    }
+    std::vector<std::vector<uint8_t>> axes = AxesBetween(old.shape, tensor.shape);
+    std::optional<Digest> base = NonDelta(stored->recipe.extents[extent].chunk);
+    if (axes.empty() || !base) return std::nullopt;
+    Transform permuted(Derivation::kPermute32);
+    for (int64_t dim : old.shape) permuted.base_dims.push_back(static_cast<uint64_t>(dim));
+    permuted.axes = axes.front();
+    offered_files_.insert(*file);
+    Match match;
+    match.pieces.push_back({tensor.offset, tensor.length, tensor.dtype});
+    match.bases.push_back(ChunkBase{*base, std::move(permuted), std::move(axes)});
+    return match;
+  }
+  return std::nullopt;
+}
+
 std::optional<DeltaBases::Match> DeltaBases::FindBase(ByteSpan bytes, const Segment& tensor) {
   if (std::optional<Match> match = ByName(tensor, tensor.dtype, std::nullopt)) return match;
   for (DType from : {DType::kF32, DType::kF16, DType::kBF16}) {
@@ -166,8 +233,9 @@ std::optional<DeltaBases::Match> DeltaBases::FindBase(ByteSpan bytes, const Segm
   if (std::optional<Derivation> quantization = QuantizationTo(tensor.dtype)) {
     return ByName(tensor, DType::kF32, Transform(*quantization));
   }
-  if (tensor.dtype == DType::kF32) return BySketch(bytes, tensor);
-  return std::nullopt;
+  if (tensor.dtype != DType::kF32) return std::nullopt;
+  if (std::optional<Match> match = BySketch(bytes, tensor)) return match;
+  return ByPermutation(bytes, tensor);
 }
 
 std::vector<std::optional<ChunkBase>> DeltaBases::ForFile(ByteSpan bytes,

@@ -10,7 +10,8 @@
 //   one (codec 5, store/chunks/derivation.h);
 // - for an fp32 tensor, the fp32 tensor with its sketch ('k' entries,
 //   store/import/tensor_sketch.h), of which it may be a per-channel
-//   rescaling (a folded BatchNorm).
+//   rescaling (a folded BatchNorm), or else the one with its permutation
+//   sketch ('p' entries), of which it may be a transpose (a Keras layout).
 // The chunk writer stores a piece that way when it pays.
 #pragma once
 
@@ -75,6 +76,7 @@ class DeltaBases {
   std::optional<Match> ByName(const Segment& tensor, DType base_dtype,
                               std::optional<Transform> transform);
   std::optional<Match> BySketch(ByteSpan bytes, const Segment& tensor);
+  std::optional<Match> ByPermutation(ByteSpan bytes, const Segment& tensor);
   // The tensor `name` of `base_dtype` and the tensor's shape in `file`.
   std::optional<Match> MatchInFile(const Segment& tensor, const Digest& file, std::string_view name,
                                    DType base_dtype, const std::optional<Transform>& transform);

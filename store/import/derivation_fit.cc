@@ -200,4 +200,24 @@ void FitTransform(Transform& transform, std::span<const uint8_t> base,
   }
 }
 
+void ChooseAxes(Transform& transform, const std::vector<std::vector<uint8_t>>& candidates,
+                std::span<const uint8_t> base, std::span<const uint8_t> data) {
+  std::vector<uint8_t> prediction(data.size());
+  uint64_t best_matches = 0;
+  std::vector<uint8_t> best = transform.axes;
+  for (const std::vector<uint8_t>& axes : candidates) {
+    transform.axes = axes;
+    if (!Predict(transform, base, prediction).ok()) continue;
+    uint64_t matches = 0;
+    for (size_t i = 0; i + 4 <= data.size(); i += 4) {
+      matches += std::memcmp(prediction.data() + i, data.data() + i, 4) == 0;
+    }
+    if (matches > best_matches) {
+      best_matches = matches;
+      best = axes;
+    }
+  }
+  transform.axes = best;
+}
+
 }  // namespace re2po

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "store/chunks/derivation.h"
 
@@ -18,5 +19,11 @@ namespace re2po {
 // to `data` as it can. Derivations without parameters are left as they are.
 void FitTransform(Transform& transform, std::span<const uint8_t> base,
                   std::span<const uint8_t> data);
+
+// For a permutation: the axes of `candidates` under which the prediction
+// matches the most elements of `data` (a square kernel's H and W, or equal
+// channel counts, allow several).
+void ChooseAxes(Transform& transform, const std::vector<std::vector<uint8_t>>& candidates,
+                std::span<const uint8_t> base, std::span<const uint8_t> data);
 
 }  // namespace re2po

@@ -63,7 +63,9 @@ class FileStorer {
         plan.format == "generic" ? MakeGenericChunker() : MakeTensorAwareChunker();
     std::vector<PlannedChunk> chunks = chunker->Cut(bytes, plan.segments);
     std::vector<std::optional<ChunkBase>> bases;
-    if (request_.delta && plan.format != "generic") bases = bases_.ForFile(bytes, plan.segments, chunks);
+    if (request_.delta && plan.format != "generic") {
+      bases = bases_.ForFile(bytes, plan.segments, chunks);
+    }
     const uint64_t delta_chunks_before = writer_.stats().delta_chunks;
     Result<Recipe> stored =
         writer_.StoreFile(bytes, chunks, bases, [this](uint64_t n) { Advance(n); });

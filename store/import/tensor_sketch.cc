@@ -56,4 +56,28 @@ std::optional<std::string> TensorSketchOf(DType dtype, const std::vector<int64_t
   return sketch;
 }
 
+std::optional<std::string> PermutationSketchOf(DType dtype, const std::vector<int64_t>& shape,
+                                               std::span<const uint8_t> tensor,
+                                               uint64_t most_bytes) {
+  if (dtype != DType::kF32 || shape.size() < 2 || tensor.size() < kMinSketchedTensor ||
+      tensor.size() > most_bytes || tensor.size() % 4 != 0) {
+    return std::nullopt;
+  }
+  std::vector<int64_t> dims = shape;
+  std::sort(dims.begin(), dims.end());
+  std::string sketch;
+  for (int64_t dim : dims) sketch += std::to_string(dim) + ",";
+  // A sum is the same in any order; the multiply-xorshift spreads each
+  // element's bits so that different multisets rarely sum alike.
+  uint64_t sum = 0;
+  for (size_t i = 0; i < tensor.size(); i += 4) {
+    uint32_t word;
+    std::memcpy(&word, tensor.data() + i, 4);
+    uint64_t mixed = (uint64_t{le32toh(word)} + 1) * 0x9E3779B97F4A7C15ull;
+    sum += mixed ^ (mixed >> 31);
+  }
+  sketch += std::to_string(sum);
+  return sketch;
+}
+
 }  // namespace re2po

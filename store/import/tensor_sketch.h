@@ -26,4 +26,13 @@ inline constexpr uint64_t kMinSketchedTensor = uint64_t{8} << 10;
 std::optional<std::string> TensorSketchOf(DType dtype, const std::vector<int64_t>& shape,
                                           std::span<const uint8_t> tensor);
 
+// A sketch no permutation of the axes changes, for finding the tensor a
+// Keras- or TFLite-layout kernel was transposed from: the dims sorted, and
+// the sum of a hash of every element's bits. Only for fp32 tensors of at
+// least two axes from kMinSketchedTensor up to `most_bytes` (a permuted
+// tensor is predicted from its whole base, which must be one chunk).
+std::optional<std::string> PermutationSketchOf(DType dtype, const std::vector<int64_t>& shape,
+                                               std::span<const uint8_t> tensor,
+                                               uint64_t most_bytes);
+
 }  // namespace re2po

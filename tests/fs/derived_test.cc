@@ -107,6 +107,15 @@ TEST_F(DerivedTest, ABatchNormFoldedOnnxExportCostsAFewPercentAndLoads) {
   EXPECT_EQ(checked.exit_code, 0) << checked.err;
 }
 
+// Issue #18 asks < 2% for permuted copies. The base is looked up by a
+// sketch of its values that no permutation changes; conv3's square kernel
+// with as many inputs as outputs fits its shape in several layouts.
+TEST_F(DerivedTest, AKerasLayoutCopyWrittenWithH5pyIsStoredAsPermutations) {
+  REQUIRE_FUSE();
+  if (!PythonHasModules({"h5py"})) GTEST_SKIP() << "/usr/bin/python3 lacks h5py";
+  ExpectCheapCopies(store_, models(), "convnet", {"keras"}, 0.02);
+}
+
 // `re2po show --tensors` names the derivation and the tensor it starts from.
 TEST_F(DerivedTest, ShowSaysHowEachTensorIsStoredAndFromWhat) {
   store_.Import("net", 1, models() / "fp32");

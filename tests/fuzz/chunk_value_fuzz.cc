@@ -45,7 +45,7 @@ void DecodeUntrusted(std::string_view value, uint8_t shape) {
 
 // A transform of any derivation with parameters taken from `input`.
 re2po::Transform TransformOf(std::span<const uint8_t>& input) {
-  re2po::Transform transform(static_cast<re2po::Derivation>(1 + input[0] % 7));
+  re2po::Transform transform(static_cast<re2po::Derivation>(1 + input[0] % 8));
   switch (transform.kind) {
     case re2po::Derivation::kScalePerChannel:
       transform.channel_elements = 1 + input[1] % 16;
@@ -73,6 +73,12 @@ void RoundTripDerived(std::span<const uint8_t> input) {
   const size_t elements = input.size() / (sizes.base + sizes.derived);
   std::vector<uint8_t> base(input.begin(), input.begin() + sizes.base * elements);
   std::vector<uint8_t> raw(sizes.derived * elements);
+  if (transform.kind == re2po::Derivation::kPermute32) {
+    if (elements == 0) return;
+    const uint64_t rows = elements % 2 == 0 ? 2 : 1;  // a transpose of rows x columns
+    transform.base_dims = {rows, elements / rows};
+    transform.axes = {1, 0};
+  }
   if (transform.kind == re2po::Derivation::kScalePerChannel) {
     const uint64_t per = transform.channel_elements;
     const size_t channels = (transform.phase + elements + per - 1) / per;

@@ -20,7 +20,12 @@ itself (.half(), .to(torch.bfloat16)) for tests/fs/derived_test.cc:
       a small convolutional net with BatchNorm layers (running statistics
       and affine parameters set away from their defaults): its fp32 state
       dict, and its ONNX export by torch.onnx with constant folding in eval
-      mode, which folds each BatchNorm into the convolution before it.
+      mode, which folds each BatchNorm into the convolution before it;
+  OUT/convnet/model.pt, OUT/keras/model.h5
+      a net of tensors under 1 MiB, and the same weights in Keras layout
+      written with h5py: convolution kernels as HWIO (one square, with as
+      many inputs as outputs, so that several layouts fit its shape), the
+      dense kernel transposed.
 
 Usage: make_cast_models.py OUT
 """
@@ -113,6 +118,27 @@ def write_bn_model(out: str) -> None:
                       training=torch.onnx.TrainingMode.EVAL)
 
 
+def write_keras_copy(out: str) -> None:
+    g = torch.Generator().manual_seed(22)
+    state = {
+        "conv1.weight": torch.randn(64, 3, 7, 7, generator=g) * 0.05,
+        "conv2.weight": torch.randn(128, 64, 3, 3, generator=g) * 0.05,
+        "conv3.weight": torch.randn(128, 128, 3, 3, generator=g) * 0.05,
+        "fc.weight": torch.randn(100, 1000, generator=g) * 0.05,
+        "fc.bias": torch.randn(100, generator=g) * 0.05,
+    }
+    save(state, os.path.join(out, "convnet", "model.pt"))
+    import h5py  # only this copy needs it
+    os.makedirs(os.path.join(out, "keras"), exist_ok=True)
+    with h5py.File(os.path.join(out, "keras", "model.h5"), "w") as f:
+        weights = f.create_group("model_weights")
+        for layer in ("conv1", "conv2", "conv3"):
+            kernel = state[layer + ".weight"].permute(2, 3, 1, 0).contiguous().numpy()
+            weights.create_dataset("%s/%s/kernel:0" % (layer, layer), data=kernel)
+        weights.create_dataset("fc/fc/kernel:0", data=state["fc.weight"].t().contiguous().numpy())
+        weights.create_dataset("fc/fc/bias:0", data=state["fc.bias"].numpy())
+
+
 def main() -> None:
     out = sys.argv[1]
     state = model_state()
@@ -132,6 +158,7 @@ def main() -> None:
     save(half, os.path.join(out, "half", "model.pt"))
     save(cast(half, torch.float32), os.path.join(out, "up32", "model.pt"))
     write_bn_model(out)
+    write_keras_copy(out)
 
 
 if __name__ == "__main__":

@@ -70,7 +70,8 @@ void PrintSummary(const ImportSummary& summary) {
   if (summary.derived_chunks > 0) {
     std::cout << "  derived:        " << HumanBytes(summary.derived_raw_bytes) << " in "
               << summary.derived_chunks
-              << " of them predicted from other tensors (casts, quantizations, rescalings)\n";
+              << " of them predicted from other tensors (casts, quantizations, rescalings,\n"
+                 "                  permutations)\n";
   }
   std::cout << "  throughput:     " << HumanBytes(uint64_t(double(v.logical_bytes) / seconds))
             << "/s\n  formats:";

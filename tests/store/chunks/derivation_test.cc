@@ -275,5 +275,43 @@ TEST(DerivationTest, ADerivedValueWithParametersDecodesAgainstItsBase) {
   EXPECT_EQ(**decoded, raw);
 }
 
+TEST(DerivationTest, PermuteLaysTheBaseOutAlongOtherAxes) {
+  // A 2x3x4 base, laid out as axes (2, 0, 1): shape 4x2x3.
+  std::vector<float> values(24);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = float(i);
+  Transform permuted(Derivation::kPermute32);
+  permuted.base_dims = {2, 3, 4};
+  permuted.axes = {2, 0, 1};
+  std::vector<uint8_t> out(4 * 24);
+  ASSERT_TRUE(Predict(permuted, F32Bytes(values), out).ok());
+  std::vector<float> expected;
+  for (int k = 0; k < 4; ++k) {
+    for (int i = 0; i < 2; ++i) {
+      for (int j = 0; j < 3; ++j) expected.push_back(float(i * 12 + j * 4 + k));
+    }
+  }
+  EXPECT_EQ(out, F32Bytes(expected));
+  // A piece from element 5 on: the same elements.
+  permuted.base_element = 5;
+  std::vector<uint8_t> piece(4 * 7);
+  ASSERT_TRUE(Predict(permuted, F32Bytes(values), piece).ok());
+  EXPECT_EQ(piece, std::vector<uint8_t>(out.begin() + 20, out.begin() + 48));
+  Result<Transform> decoded = Transform::Decode(permuted.kind, permuted.EncodeParams());
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->axes, permuted.axes);
+  EXPECT_EQ(decoded->base_dims, permuted.base_dims);
+  EXPECT_EQ(decoded->base_element, 5u);
+
+  permuted.base_element = 20;  // past the end
+  EXPECT_TRUE(Predict(permuted, F32Bytes(values), piece).IsCorruption());
+  permuted.base_element = 0;
+  EXPECT_TRUE(Predict(permuted, F32Bytes({1, 2, 3}), piece).IsCorruption()) << "base too small";
+  permuted.axes = {0, 0, 1};  // no permutation
+  EXPECT_TRUE(Transform::Decode(permuted.kind, permuted.EncodeParams()).status().IsCorruption());
+  permuted.axes = {2, 0, 1};
+  permuted.base_dims = {2, 0, 4};
+  EXPECT_TRUE(Transform::Decode(permuted.kind, permuted.EncodeParams()).status().IsCorruption());
+}
+
 }  // namespace
 }  // namespace re2po

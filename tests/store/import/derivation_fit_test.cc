@@ -145,5 +145,45 @@ TEST(TensorSketchTest, ConstantsVectorsAndOtherTypesHaveNone) {
   EXPECT_FALSE(TensorSketchOf(DType::kF32, shape, AsBytes(Weights(64 * 287, 6))));
 }
 
+TEST(TensorSketchTest, APermutationSketchIsTheSameInAnyLayout) {
+  const std::vector<float> weights = Weights(64 * 32 * 9, 7);
+  std::vector<float> transposed(weights.size());  // [64, 288] -> [288, 64]
+  for (size_t o = 0; o < 64; ++o) {
+    for (size_t i = 0; i < 288; ++i) transposed[i * 64 + o] = weights[o * 288 + i];
+  }
+  const auto sketch = PermutationSketchOf(DType::kF32, {64, 288}, AsBytes(weights), 1 << 20);
+  ASSERT_TRUE(sketch.has_value());
+  EXPECT_EQ(PermutationSketchOf(DType::kF32, {288, 64}, AsBytes(transposed), 1 << 20), sketch);
+  std::vector<float> changed = transposed;
+  changed[17] = std::nextafter(changed[17], 1.0f);
+  EXPECT_NE(PermutationSketchOf(DType::kF32, {288, 64}, AsBytes(changed), 1 << 20), sketch);
+  EXPECT_FALSE(PermutationSketchOf(DType::kF32, {64, 288}, AsBytes(weights), 1 << 14))
+      << "bigger than one chunk";
+}
+
+TEST(DerivationFitTest, ChoosesTheLayoutThatFitsASquareKernel) {
+  // [8, 8, 3, 3] OIHW -> HWIO: (2, 3, 1, 0) but also (3, 2, 0, 1) and
+  // others fit the shape [3, 3, 8, 8].
+  const std::vector<float> weights = Weights(8 * 8 * 9, 8);
+  std::vector<float> hwio(weights.size());
+  for (size_t o = 0; o < 8; ++o) {
+    for (size_t i = 0; i < 8; ++i) {
+      for (size_t h = 0; h < 3; ++h) {
+        for (size_t w = 0; w < 3; ++w) {
+          hwio[((h * 3 + w) * 8 + i) * 8 + o] = weights[((o * 8 + i) * 3 + h) * 3 + w];
+        }
+      }
+    }
+  }
+  Transform permuted(Derivation::kPermute32);
+  permuted.base_dims = {8, 8, 3, 3};
+  permuted.axes = {3, 2, 0, 1};
+  const std::vector<uint8_t> base = AsBytes(weights);
+  const std::vector<uint8_t> data = AsBytes(hwio);
+  ChooseAxes(permuted, {{3, 2, 0, 1}, {2, 3, 0, 1}, {3, 2, 1, 0}, {2, 3, 1, 0}}, base, data);
+  EXPECT_EQ(permuted.axes, (std::vector<uint8_t>{2, 3, 1, 0}));
+  EXPECT_EQ(Mismatches(permuted, base, data), 0u);
+}
+
 }  // namespace
 }  // namespace re2po
