@@ -148,18 +148,20 @@ std::optional<DeltaBases::Match> DeltaBases::ByName(const Segment& tensor, DType
   return MatchInFile(tensor, *file, tensor.name, base_dtype, transform);
 }
 
-std::optional<DeltaBases::Match> DeltaBases::BySketch(ByteSpan bytes, const Segment& tensor) {
+std::optional<DeltaBases::Match> DeltaBases::BySketch(ByteSpan bytes, const Segment& tensor,
+                                                      Transform transform) {
   std::optional<std::string> sketch =
       TensorSketchOf(tensor.dtype, tensor.shape, TensorBytes(bytes, tensor.offset, tensor.length));
   if (!sketch) return std::nullopt;
   Result<std::optional<std::string>> entry = db_.Get(
-      Cf::kCatalog, keys::TensorSketch(static_cast<uint8_t>(tensor.dtype), tensor.shape, *sketch));
+      Cf::kCatalog, keys::TensorSketch(static_cast<uint8_t>(DType::kF32), tensor.shape, *sketch));
   if (!entry.ok() || !*entry || (*entry)->size() < 32) return std::nullopt;
   Result<Digest> file = Digest::FromView(std::string_view(**entry).substr(0, 32));
   if (!file.ok()) return std::nullopt;
-  Transform scaled(Derivation::kScalePerChannel);
-  scaled.channel_elements = Elements(tensor.shape) / uint64_t(tensor.shape[0]);
-  return MatchInFile(tensor, *file, std::string_view(**entry).substr(32), DType::kF32, scaled);
+  if (transform.kind == Derivation::kScalePerChannel) {
+    transform.channel_elements = Elements(tensor.shape) / uint64_t(tensor.shape[0]);
+  }
+  return MatchInFile(tensor, *file, std::string_view(**entry).substr(32), DType::kF32, transform);
 }
 
 namespace {
@@ -233,8 +235,14 @@ std::optional<DeltaBases::Match> DeltaBases::FindBase(ByteSpan bytes, const Segm
   if (std::optional<Derivation> quantization = QuantizationTo(tensor.dtype)) {
     return ByName(tensor, DType::kF32, Transform(*quantization));
   }
+  if (std::optional<Derivation> cast = CastBetween(DType::kF32, tensor.dtype)) {
+    return BySketch(bytes, tensor, Transform(*cast));
+  }
   if (tensor.dtype != DType::kF32) return std::nullopt;
-  if (std::optional<Match> match = BySketch(bytes, tensor)) return match;
+  if (std::optional<Match> match =
+          BySketch(bytes, tensor, Transform(Derivation::kScalePerChannel))) {
+    return match;
+  }
   return ByPermutation(bytes, tensor);
 }
 

@@ -8,10 +8,12 @@
 // - the same name and another dtype it may be a cast or a quantization of:
 //   fp32 for an fp16, bf16, int8 or uint8 tensor, fp16 or bf16 for an fp32
 //   one (codec 5, store/chunks/derivation.h);
-// - for an fp32 tensor, the fp32 tensor with its sketch ('k' entries,
-//   store/import/tensor_sketch.h), of which it may be a per-channel
-//   rescaling (a folded BatchNorm), or else the one with its permutation
-//   sketch ('p' entries), of which it may be a transpose (a Keras layout).
+// - the fp32 tensor with its sketch ('k' entries,
+//   store/import/tensor_sketch.h), whatever its name: for an fp16 or bf16
+//   tensor one it may be a cast of (a renamed copy), for an fp32 one one it
+//   may be a per-channel rescaling of (a folded BatchNorm);
+// - for an fp32 tensor, the one with its permutation sketch ('p' entries),
+//   of which it may be a transpose (a Keras layout).
 // The chunk writer stores a piece that way when it pays.
 #pragma once
 
@@ -75,7 +77,8 @@ class DeltaBases {
   std::optional<Match> FindBase(ByteSpan bytes, const Segment& tensor);
   std::optional<Match> ByName(const Segment& tensor, DType base_dtype,
                               std::optional<Transform> transform);
-  std::optional<Match> BySketch(ByteSpan bytes, const Segment& tensor);
+  // The fp32 tensor with the sketch of `tensor`, predicted by `transform`.
+  std::optional<Match> BySketch(ByteSpan bytes, const Segment& tensor, Transform transform);
   std::optional<Match> ByPermutation(ByteSpan bytes, const Segment& tensor);
   // The tensor `name` of `base_dtype` and the tensor's shape in `file`.
   std::optional<Match> MatchInFile(const Segment& tensor, const Digest& file, std::string_view name,

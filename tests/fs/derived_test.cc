@@ -80,6 +80,13 @@ TEST_F(DerivedTest, HalfAndBfloat16CopiesCostAFewPercentAndReadBackIdentical) {
   ExpectCheapCopies(store_, models(), "fp32", {"fp16", "bf16"}, 0.03);
 }
 
+// Names tell nothing here: each tensor's fp32 base is found by its sign
+// sketch, which the cast keeps (underflows to a signed zero included).
+TEST_F(DerivedTest, ARenamedHalfCopyIsStoredAsCastsOfTheTensorsItsSignsMatch) {
+  REQUIRE_FUSE();
+  ExpectCheapCopies(store_, models(), "fp32", {"fp16-renamed"}, 0.03);
+}
+
 // Issue #18 asks < 50% for int8 copies; a scale fitted to the data makes
 // the prediction exact but for the rare quotient next to a tie.
 TEST_F(DerivedTest, QuantizedCopiesCostAFewPercentAndReadBackIdentical) {

@@ -10,6 +10,9 @@ itself (.half(), .to(torch.bfloat16)) for tests/fs/derived_test.cc:
   OUT/noise32/noise.pt, OUT/noise16/noise.pt
       one tensor of random bit patterns (every kind of NaN among them),
       stored raw because it does not compress, and its fp16 copy;
+  OUT/fp16-renamed/model.pt
+      the fp16 copy as data-parallel training saves it: every name with
+      "module." in front, the order reversed;
   OUT/int8/model.pt, OUT/uint8/model.pt
       the fp32 model's weights quantized per tensor: symmetric int8 as
       round(w / scale) with the scale beside it (name + ".scale"), and
@@ -150,6 +153,8 @@ def main() -> None:
     noise = {"noise": bits.view(torch.float32)}
     save(noise, os.path.join(out, "noise32", "noise.pt"))
     save(cast(noise, torch.float16), os.path.join(out, "noise16", "noise.pt"))
+    renamed = {"module." + k: v for k, v in reversed(list(cast(state, torch.float16).items()))}
+    save(renamed, os.path.join(out, "fp16-renamed", "model.pt"))
     save(quantized(state, True), os.path.join(out, "int8", "model.pt"))
     save(quantized(state, False), os.path.join(out, "uint8", "model.pt"))
     g = torch.Generator().manual_seed(21)
