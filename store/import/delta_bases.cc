@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "store/db/keys.h"
+#include "store/import/derivation_fit.h"
 #include "store/import/tensor_sketch.h"
 
 namespace re2po {
@@ -223,18 +224,56 @@ std::optional<DeltaBases::Match> DeltaBases::ByPermutation(ByteSpan bytes, const
   return std::nullopt;
 }
 
-std::optional<DeltaBases::Match> DeltaBases::FindBase(ByteSpan bytes, const Segment& tensor) {
-  if (std::optional<Match> match = ByName(tensor, tensor.dtype, std::nullopt)) return match;
+std::optional<DeltaBases::Match> DeltaBases::ByNameInAnotherDtype(const Segment& tensor) {
   for (DType from : {DType::kF32, DType::kF16, DType::kBF16}) {
     if (std::optional<Derivation> cast = CastBetween(from, tensor.dtype)) {
-      if (std::optional<Match> match = ByName(tensor, from, Transform(*cast))) {
-        return match;
-      }
+      if (std::optional<Match> match = ByName(tensor, from, Transform(*cast))) return match;
     }
   }
   if (std::optional<Derivation> quantization = QuantizationTo(tensor.dtype)) {
     return ByName(tensor, DType::kF32, Transform(*quantization));
   }
+  return std::nullopt;
+}
+
+double DeltaBases::WrongShare(ByteSpan bytes, const Match& match) {
+  for (size_t i = 0; i < match.pieces.size(); ++i) {
+    if (!match.bases[i]) continue;
+    const PlannedChunk& piece = match.pieces[i];
+    const ChunkBase& base = *match.bases[i];
+    if (!read_chunk_ || piece.offset > bytes.size() || piece.length > bytes.size() - piece.offset) {
+      return 1.0;
+    }
+    Result<ChunkBytes> base_bytes = read_chunk_(base.chunk);
+    if (!base_bytes.ok()) return 1.0;
+    const ByteSpan data = bytes.subspan(piece.offset, piece.length);
+    std::vector<uint8_t> prediction(data.size());
+    if (base.derivation) {
+      Transform transform = *base.derivation;
+      FitTransform(transform, **base_bytes, data);
+      if (!Predict(transform, **base_bytes, prediction).ok()) return 1.0;
+    } else if ((*base_bytes)->size() == data.size()) {
+      prediction.assign((*base_bytes)->begin(), (*base_bytes)->end());
+    } else {
+      return 1.0;
+    }
+    uint64_t wrong = 0;
+    for (size_t k = 0; k < data.size(); ++k) wrong += prediction[k] != data[k];
+    return static_cast<double>(wrong) / static_cast<double>(std::max<size_t>(1, data.size()));
+  }
+  return 1.0;
+}
+
+std::optional<DeltaBases::Match> DeltaBases::FindBase(ByteSpan bytes, const Segment& tensor) {
+  std::optional<Match> same = ByName(tensor, tensor.dtype, std::nullopt);
+  std::optional<Match> derived = ByNameInAnotherDtype(tensor);
+  // Both: an fp16 copy of an fp32 model, and an fp16 copy of another model
+  // whose tensor has the same name and shape (the classifier of two
+  // backbones). The first piece of each tells which the tensor came from.
+  if (same && derived)
+    return WrongShare(bytes, *derived) < WrongShare(bytes, *same) ? derived : same;
+  if (same) return same;
+  if (derived) return derived;
   if (std::optional<Derivation> cast = CastBetween(DType::kF32, tensor.dtype)) {
     return BySketch(bytes, tensor, Transform(*cast));
   }

@@ -29,6 +29,7 @@
 #include "store/catalog/records.h"
 #include "store/db/db.h"
 #include "store/formats/segment.h"
+#include "store/import/chunk_writer.h"
 #include "store/import/chunker.h"
 
 namespace re2po {
@@ -43,7 +44,8 @@ inline constexpr uint64_t kMinDerivedPiece = uint64_t{4} << 10;
 
 class DeltaBases {
  public:
-  explicit DeltaBases(const Db& db) : db_(db) {}
+  // `read_chunk` reads stored pieces when two bases compete.
+  DeltaBases(const Db& db, ChunkReader read_chunk) : db_(db), read_chunk_(std::move(read_chunk)) {}
 
   // One entry per planned chunk: the chunk to store it against, never a
   // delta chunk itself, or nullopt. A tensor with a base is first cut again
@@ -75,6 +77,11 @@ class DeltaBases {
     std::vector<std::optional<ChunkBase>> bases;
   };
   std::optional<Match> FindBase(ByteSpan bytes, const Segment& tensor);
+  // A base of another dtype found by the tensor's name.
+  std::optional<Match> ByNameInAnotherDtype(const Segment& tensor);
+  // The share of the bytes of the match's first piece with a base that
+  // the prediction gets wrong: the lower, the better the base.
+  double WrongShare(ByteSpan bytes, const Match& match);
   std::optional<Match> ByName(const Segment& tensor, DType base_dtype,
                               std::optional<Transform> transform);
   // The fp32 tensor with the sketch of `tensor`, predicted by `transform`.
@@ -87,6 +94,7 @@ class DeltaBases {
                                    const Recipe& recipe, const std::optional<Transform>& transform);
 
   const Db& db_;
+  ChunkReader read_chunk_;
   std::map<Digest, std::optional<StoredFile>> files_;  // per import: few distinct files
   std::set<Digest> offered_files_;
 };

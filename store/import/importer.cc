@@ -46,7 +46,7 @@ class FileStorer {
             target.db, request.codec, std::max(1u, std::thread::hardware_concurrency()),
             [dir = target.dir](uint64_t bytes) { return CheckFreeSpace(dir, bytes); },
             target.read_chunk, request.protect.get()),
-        bases_(target.db) {}
+        bases_(target.db, target.read_chunk) {}
 
   Status Store(const FilePlan& plan, TreeEntry& entry) {
     ByteSpan bytes = plan.mapped->bytes();

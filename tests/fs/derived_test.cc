@@ -87,6 +87,19 @@ TEST_F(DerivedTest, ARenamedHalfCopyIsStoredAsCastsOfTheTensorsItsSignsMatch) {
   ExpectCheapCopies(store_, models(), "fp32", {"fp16-renamed"}, 0.03);
 }
 
+// An fp16 model of other weights under the same names is stored first:
+// the fp16 copy then has a base of its own dtype by name too, and the first
+// piece of each shows the cast is the better one.
+TEST_F(DerivedTest, AHalfCopyPrefersItsFp32ModelToAnotherHalfModelOfTheSameNames) {
+  store_.Import("net", 1, models() / "fp32");
+  store_.Import("other", 1, models() / "other16");
+  const ImportSummary copy = store_.Import("net-fp16", 1, models() / "fp16");
+  EXPECT_GT(copy.derived_chunks, 2u);
+  EXPECT_LT(static_cast<double>(copy.version.new_bytes),
+            0.03 * static_cast<double>(copy.version.logical_bytes))
+      << copy.version.new_bytes << " of " << copy.version.logical_bytes;
+}
+
 // Issue #18 asks < 50% for int8 copies; a scale fitted to the data makes
 // the prediction exact but for the rare quotient next to a tie.
 TEST_F(DerivedTest, QuantizedCopiesCostAFewPercentAndReadBackIdentical) {

@@ -10,6 +10,8 @@ itself (.half(), .to(torch.bfloat16)) for tests/fs/derived_test.cc:
   OUT/noise32/noise.pt, OUT/noise16/noise.pt
       one tensor of random bit patterns (every kind of NaN among them),
       stored raw because it does not compress, and its fp16 copy;
+  OUT/other16/model.pt
+      an fp16 model of other weights with the same names and shapes;
   OUT/fp16-renamed/model.pt
       the fp16 copy as data-parallel training saves it: every name with
       "module." in front, the order reversed;
@@ -153,6 +155,10 @@ def main() -> None:
     noise = {"noise": bits.view(torch.float32)}
     save(noise, os.path.join(out, "noise32", "noise.pt"))
     save(cast(noise, torch.float16), os.path.join(out, "noise16", "noise.pt"))
+    g = torch.Generator().manual_seed(23)
+    other = {k: (torch.randn(v.shape, generator=g) * 0.05).half() if v.is_floating_point() else v
+             for k, v in state.items()}
+    save(other, os.path.join(out, "other16", "model.pt"))
     renamed = {"module." + k: v for k, v in reversed(list(cast(state, torch.float16).items()))}
     save(renamed, os.path.join(out, "fp16-renamed", "model.pt"))
     save(quantized(state, True), os.path.join(out, "int8", "model.pt"))
