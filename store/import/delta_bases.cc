@@ -133,7 +133,7 @@ std::optional<DeltaBases::Match> DeltaBases::MatchInFile(
                                [](const auto& base) { return base.has_value(); })) {
       return std::nullopt;
     }
-    offered_files_.insert(file);
+    match->file = file;
     return match;
   }
   return std::nullopt;
@@ -215,8 +215,8 @@ std::optional<DeltaBases::Match> DeltaBases::ByPermutation(ByteSpan bytes, const
     Transform permuted(Derivation::kPermute32);
     for (int64_t dim : old.shape) permuted.base_dims.push_back(static_cast<uint64_t>(dim));
     permuted.axes = axes.front();
-    offered_files_.insert(*file);
     Match match;
+    match.file = *file;
     match.pieces.push_back({tensor.offset, tensor.length, tensor.dtype});
     match.bases.push_back(ChunkBase{*base, std::move(permuted), std::move(axes)});
     return match;
@@ -304,6 +304,7 @@ std::vector<std::optional<ChunkBase>> DeltaBases::ForFile(ByteSpan bytes,
     if (segment.kind != SegmentKind::kTensor || segment.length < kMinDerivedPiece) continue;
     std::optional<Match> match = FindBase(bytes, segment);
     if (!match) continue;
+    offered_files_.insert(match->file);
     while (chunk < chunks.size() && chunks[chunk].offset < segment.end()) ++chunk;
     cut.insert(cut.end(), match->pieces.begin(), match->pieces.end());
     bases.insert(bases.end(), match->bases.begin(), match->bases.end());

@@ -75,6 +75,7 @@ class DeltaBases {
   struct Match {
     std::vector<PlannedChunk> pieces;
     std::vector<std::optional<ChunkBase>> bases;
+    Digest file;  // the stored file the bases are pieces of
   };
   std::optional<Match> FindBase(ByteSpan bytes, const Segment& tensor);
   // A base of another dtype found by the tensor's name.

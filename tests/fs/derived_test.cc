@@ -98,6 +98,14 @@ TEST_F(DerivedTest, AHalfCopyPrefersItsFp32ModelToAnotherHalfModelOfTheSameNames
   EXPECT_LT(static_cast<double>(copy.version.new_bytes),
             0.03 * static_cast<double>(copy.version.logical_bytes))
       << copy.version.new_bytes << " of " << copy.version.logical_bytes;
+  // The provenance names only the base that was used.
+  store_.CloseWriter();
+  CommandResult shown = RunCommand(ShellQuote(BuiltTool("re2po")) + " --store " +
+                                   ShellQuote(store_.dir().string()) + " show --json net-fp16@1");
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  const nlohmann::json described = nlohmann::json::parse(shown.out, nullptr, false);
+  ASSERT_FALSE(described.is_discarded()) << shown.out;
+  EXPECT_EQ(described["provenance"]["delta_bases"], nlohmann::json::array({"net@1"}));
 }
 
 // Issue #18 asks < 50% for int8 copies; a scale fitted to the data makes
