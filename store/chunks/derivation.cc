@@ -335,7 +335,7 @@ Status Permute(const Transform& transform, std::span<const uint8_t> base, std::s
 
 Status Predict(const Transform& transform, std::span<const uint8_t> base, std::span<uint8_t> out) {
   const Derivation kind = transform.kind;
-  if (DerivationName(kind) == "unknown derivation") {
+  if (kind < Derivation::kCastF32ToF16 || kind > Derivation::kPermute32) {
     return Status::Corruption("unknown derivation " + std::to_string(static_cast<int>(kind)));
   }
   if (kind == Derivation::kPermute32) {

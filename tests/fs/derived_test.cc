@@ -28,6 +28,17 @@ class DerivedTest : public ::testing::Test {
   }
   stdfs::path models() { return store_.scratch() / "models"; }
 
+  // `re2po show --json ARGS` of the store (its writer closed), or null
+  // after a failure has been recorded.
+  nlohmann::json ShowJson(const std::string& args) {
+    CommandResult shown = RunCommand(ShellQuote(BuiltTool("re2po")) + " --store " +
+                                     ShellQuote(store_.dir().string()) + " show --json " + args);
+    EXPECT_EQ(shown.exit_code, 0) << shown.err;
+    nlohmann::json described = nlohmann::json::parse(shown.out, nullptr, false);
+    EXPECT_FALSE(described.is_discarded()) << shown.out;
+    return described.is_discarded() ? nlohmann::json() : described;
+  }
+
   TestStore store_;
 };
 
@@ -100,11 +111,8 @@ TEST_F(DerivedTest, AHalfCopyPrefersItsFp32ModelToAnotherHalfModelOfTheSameNames
       << copy.version.new_bytes << " of " << copy.version.logical_bytes;
   // The provenance names only the base that was used.
   store_.CloseWriter();
-  CommandResult shown = RunCommand(ShellQuote(BuiltTool("re2po")) + " --store " +
-                                   ShellQuote(store_.dir().string()) + " show --json net-fp16@1");
-  ASSERT_EQ(shown.exit_code, 0) << shown.err;
-  const nlohmann::json described = nlohmann::json::parse(shown.out, nullptr, false);
-  ASSERT_FALSE(described.is_discarded()) << shown.out;
+  const nlohmann::json described = ShowJson("net-fp16@1");
+  ASSERT_FALSE(described.is_null());
   EXPECT_EQ(described["provenance"]["delta_bases"], nlohmann::json::array({"net@1"}));
 }
 
@@ -150,13 +158,9 @@ TEST_F(DerivedTest, ShowSaysHowEachTensorIsStoredAndFromWhat) {
   store_.Import("net-fp16", 1, models() / "fp16");
   store_.Import("net-int8", 1, models() / "int8");
   store_.CloseWriter();
-  const std::string show = ShellQuote(BuiltTool("re2po")) + " --store " +
-                           ShellQuote(store_.dir().string()) + " show --json --tensors ";
   auto stored = [&](const std::string& version, const std::string& tensor) -> std::string {
-    CommandResult shown = RunCommand(show + version);
-    EXPECT_EQ(shown.exit_code, 0) << shown.err;
-    const nlohmann::json described = nlohmann::json::parse(shown.out, nullptr, false);
-    if (described.is_discarded()) return "unparsable: " + shown.out;
+    const nlohmann::json described = ShowJson("--tensors " + version);
+    if (described.is_null()) return "no JSON";
     for (const auto& t : described["files"][0]["tensors"]) {
       if (t["name"] == tensor) return t["stored"].get<std::string>();
     }
