@@ -5,7 +5,7 @@
 // their size, and read back byte-identical through export and the mount,
 // NaN, infinities, -0.0 and subnormals included. A damaged base reads as
 // EIO, never as wrong bytes. The models come from
-// tests/python/make_cast_models.py (/usr/bin/python3).
+// tests/python/make_cast_models.py (/usr/bin/python3), once per build tree.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -19,14 +19,12 @@ namespace {
 class DerivedTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!PythonHasModules({"torch"})) GTEST_SKIP() << "/usr/bin/python3 lacks torch";
-    const std::string script =
-        (stdfs::path(RE2PO_SOURCE_DIR) / "tests" / "python" / "make_cast_models.py").string();
-    CommandResult made =
-        RunCommand("/usr/bin/python3 " + ShellQuote(script) + " " + ShellQuote(models().string()));
-    ASSERT_EQ(made.exit_code, 0) << made.out << made.err;
+    GeneratedModels made = GenerateModelsOnce("make_cast_models.py", {"torch", "onnx", "h5py"});
+    if (made.skip) GTEST_SKIP() << made.why_not;
+    ASSERT_FALSE(made.dir.empty()) << made.why_not;
+    models_ = made.dir;
   }
-  stdfs::path models() { return store_.scratch() / "models"; }
+  const stdfs::path& models() const { return models_; }
 
   // `re2po show --json ARGS` of the store (its writer closed), or null
   // after a failure has been recorded.
@@ -40,6 +38,7 @@ class DerivedTest : public ::testing::Test {
   }
 
   TestStore store_;
+  stdfs::path models_;
 };
 
 // The errno of the first failing read of `path` in 1 MiB reads, or 0.

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -150,6 +151,59 @@ bool PythonHasModules(const std::vector<std::string>& modules) {
   std::string imports;
   for (const auto& module : modules) imports += "import " + module + ";";
   return RunCommand("/usr/bin/python3 -c " + ShellQuote(imports)).exit_code == 0;
+}
+
+namespace {
+
+// Holds an exclusive flock on `path` for its lifetime.
+class FileLock {
+ public:
+  explicit FileLock(const fs::path& path)
+      : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+    if (fd_ >= 0) ::flock(fd_, LOCK_EX);
+  }
+  ~FileLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+GeneratedModels GenerateModelsOnce(const std::string& script,
+                                   const std::vector<std::string>& modules) {
+  const fs::path source = fs::path(RE2PO_SOURCE_DIR) / "tests" / "python" / script;
+  const fs::path cache = fs::path(RE2PO_BINARY_DIR) / "test-models";
+  fs::create_directories(cache);
+  const std::string stem = source.stem().string();
+  const fs::path done = cache / (stem + "-" + Sha256Hex(source).substr(0, 16));
+  FileLock lock(cache / (stem + ".lock"));
+  GeneratedModels models;
+  if (fs::is_directory(done)) {
+    models.dir = done;
+    return models;
+  }
+  if (!PythonHasModules(modules)) {
+    models.skip = true;
+    models.why_not = "/usr/bin/python3 lacks one of the modules " + script + " needs";
+    return models;
+  }
+  // Written beside and renamed, so a killed writer never leaves a half set.
+  const fs::path partial = done.string() + ".partial";
+  fs::remove_all(partial);
+  const CommandResult made = RunCommand("/usr/bin/python3 " + ShellQuote(source.string()) + " " +
+                                        ShellQuote(partial.string()));
+  if (made.exit_code != 0) {
+    models.why_not = script + " failed: " + made.out + made.err;
+    return models;
+  }
+  fs::rename(partial, done);
+  models.dir = done;
+  return models;
 }
 
 pid_t SpawnWithLog(std::vector<std::string> args, const std::filesystem::path& log) {

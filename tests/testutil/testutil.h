@@ -79,4 +79,17 @@ std::map<std::string, std::string> DescribeTree(const std::filesystem::path& roo
 // /usr/bin/python3 with the given module importable, else nullopt.
 bool PythonHasModules(const std::vector<std::string>& modules);
 
+// Models written once by tests/python/<script> DIR (/usr/bin/python3) into a
+// directory of the build tree that every test process shares read-only.
+// The script's hash names the directory, so an edited script writes anew; a
+// lock file serialises the first writers. `dir` is empty when the models
+// could not be made, and `why_not` says why (`skip`: python lacks `modules`).
+struct GeneratedModels {
+  std::filesystem::path dir;
+  std::string why_not;
+  bool skip = false;
+};
+GeneratedModels GenerateModelsOnce(const std::string& script,
+                                   const std::vector<std::string>& modules);
+
 }  // namespace re2po::testing
