@@ -5,7 +5,6 @@
 #pragma once
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -191,24 +190,6 @@ inline std::vector<std::string> HelpSubcommands(const std::string& help) {
   }
   return names;
 }
-
-// flock(2) on a file, released when destroyed: serialises the tests of
-// several processes (ctest -j) around one shared resource.
-class FileLock {
- public:
-  explicit FileLock(const stdfs::path& path)
-      : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
-    if (fd_ >= 0) ::flock(fd_, LOCK_EX);
-  }
-  ~FileLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-
- private:
-  int fd_;
-};
 
 inline stdfs::file_time_type NewestInput() {
   stdfs::file_time_type newest{};

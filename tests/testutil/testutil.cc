@@ -153,26 +153,14 @@ bool PythonHasModules(const std::vector<std::string>& modules) {
   return RunCommand("/usr/bin/python3 -c " + ShellQuote(imports)).exit_code == 0;
 }
 
-namespace {
+FileLock::FileLock(const fs::path& path)
+    : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+  if (fd_ >= 0) ::flock(fd_, LOCK_EX);
+}
 
-// Holds an exclusive flock on `path` for its lifetime.
-class FileLock {
- public:
-  explicit FileLock(const fs::path& path)
-      : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
-    if (fd_ >= 0) ::flock(fd_, LOCK_EX);
-  }
-  ~FileLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-
- private:
-  int fd_;
-};
-
-}  // namespace
+FileLock::~FileLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
 
 GeneratedModels GenerateModelsOnce(const std::string& script,
                                    const std::vector<std::string>& modules) {

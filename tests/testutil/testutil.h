@@ -79,6 +79,19 @@ std::map<std::string, std::string> DescribeTree(const std::filesystem::path& roo
 // /usr/bin/python3 with the given module importable, else nullopt.
 bool PythonHasModules(const std::vector<std::string>& modules);
 
+// flock(2) on a file, released when destroyed: serialises the tests of
+// several processes (ctest -j) around one shared resource.
+class FileLock {
+ public:
+  explicit FileLock(const std::filesystem::path& path);
+  ~FileLock();
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_;
+};
+
 // Models written once by tests/python/<script> DIR (/usr/bin/python3) into a
 // directory of the build tree that every test process shares read-only.
 // The script's hash names the directory, so an edited script writes anew; a
