@@ -81,6 +81,10 @@ std::string_view DerivationName(Derivation derivation) {
       return "cast f32";
     case Derivation::kPermute32:
       return "permuted";
+    case Derivation::kQuantizePerChannelF32ToI8:
+      return "quantized i8 per channel";
+    case Derivation::kQuantizePerChannelF32ToU8:
+      return "quantized u8 per channel";
   }
   return "unknown derivation";
 }
@@ -102,6 +106,8 @@ ElementSizes ElementSizesOf(Derivation derivation) {
       return {4, 4};
     case Derivation::kQuantizeF32ToI8:
     case Derivation::kQuantizeF32ToU8:
+    case Derivation::kQuantizePerChannelF32ToI8:
+    case Derivation::kQuantizePerChannelF32ToU8:
       return {4, 1};
     case Derivation::kCastF16ToF32:
     case Derivation::kCastBF16ToF32:
@@ -113,7 +119,20 @@ ElementSizes ElementSizesOf(Derivation derivation) {
 
 bool Transform::NeedsFit() const {
   return kind == Derivation::kScalePerChannel || kind == Derivation::kQuantizeF32ToI8 ||
-         kind == Derivation::kQuantizeF32ToU8;
+         kind == Derivation::kQuantizeF32ToU8 || kind == Derivation::kQuantizePerChannelF32ToI8 ||
+         kind == Derivation::kQuantizePerChannelF32ToU8;
+}
+
+bool IsQuantization(Derivation derivation) {
+  return derivation == Derivation::kQuantizeF32ToI8 || derivation == Derivation::kQuantizeF32ToU8 ||
+         derivation == Derivation::kQuantizePerChannelF32ToI8 ||
+         derivation == Derivation::kQuantizePerChannelF32ToU8;
+}
+
+std::optional<Derivation> PerChannel(Derivation quantization) {
+  if (quantization == Derivation::kQuantizeF32ToI8) return Derivation::kQuantizePerChannelF32ToI8;
+  if (quantization == Derivation::kQuantizeF32ToU8) return Derivation::kQuantizePerChannelF32ToU8;
+  return std::nullopt;
 }
 
 std::string Transform::EncodeParams() const {
@@ -140,6 +159,16 @@ std::string Transform::EncodeParams() const {
       for (uint8_t axis : axes) out.push_back(static_cast<char>(axis));
       PutVarint(out, base_element);
       break;
+    case Derivation::kQuantizePerChannelF32ToI8:
+    case Derivation::kQuantizePerChannelF32ToU8:
+      PutVarint(out, channel_elements);
+      PutVarint(out, phase);
+      PutVarint(out, scales.size());
+      for (size_t i = 0; i < scales.size(); ++i) {
+        PutFixed32(out, std::bit_cast<uint32_t>(scales[i]));
+        PutVarint(out, ZigZag(i < zero_points.size() ? zero_points[i] : 0));
+      }
+      break;
     default:
       break;
   }
@@ -149,6 +178,35 @@ std::string Transform::EncodeParams() const {
 namespace {
 
 constexpr uint64_t kMaxPermutedRank = 8;
+constexpr int64_t kMaxZeroPoint = 256;
+
+Status DecodeZeroPoint(Decoder& decoder, int32_t& zero_point) {
+  uint64_t zigzag = 0;
+  RETURN_IF_ERROR(decoder.GetVarint(zigzag));
+  const int64_t value = UnZigZag(zigzag);
+  if (value < -kMaxZeroPoint || value > kMaxZeroPoint) {
+    return Status::Corruption("a quantization with zero point " + std::to_string(value));
+  }
+  zero_point = static_cast<int32_t>(value);
+  return Status::Ok();
+}
+
+// Channel size, phase, and per channel a scale and a zero point.
+Status DecodePerChannelQuantization(Decoder& decoder, Transform& transform) {
+  uint64_t count = 0;
+  uint32_t bits = 0;
+  RETURN_IF_ERROR(decoder.GetVarint(transform.channel_elements));
+  RETURN_IF_ERROR(decoder.GetVarint(transform.phase));
+  RETURN_IF_ERROR(decoder.GetCount(5, count));
+  transform.scales.reserve(count);
+  transform.zero_points.reserve(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    RETURN_IF_ERROR(decoder.GetFixed32(bits));
+    transform.scales.push_back(std::bit_cast<float>(bits));
+    RETURN_IF_ERROR(DecodeZeroPoint(decoder, transform.zero_points.emplace_back()));
+  }
+  return Status::Ok();
+}
 
 // Dims, axes (a permutation) and the first element of a kPermute32.
 Status DecodePermutation(Decoder& decoder, Transform& transform) {
@@ -196,18 +254,15 @@ Result<Transform> Transform::Decode(Derivation kind, std::string_view params) {
       }
       break;
     case Derivation::kQuantizeF32ToI8:
-    case Derivation::kQuantizeF32ToU8: {
-      uint64_t zigzag = 0;
+    case Derivation::kQuantizeF32ToU8:
       RETURN_IF_ERROR(decoder.GetFixed32(bits));
-      RETURN_IF_ERROR(decoder.GetVarint(zigzag));
       transform.scale = std::bit_cast<float>(bits);
-      const int64_t zero_point = UnZigZag(zigzag);
-      if (zero_point < -256 || zero_point > 256) {
-        return Status::Corruption("a quantization with zero point " + std::to_string(zero_point));
-      }
-      transform.zero_point = static_cast<int32_t>(zero_point);
+      RETURN_IF_ERROR(DecodeZeroPoint(decoder, transform.zero_point));
       break;
-    }
+    case Derivation::kQuantizePerChannelF32ToI8:
+    case Derivation::kQuantizePerChannelF32ToU8:
+      RETURN_IF_ERROR(DecodePerChannelQuantization(decoder, transform));
+      break;
     case Derivation::kCastF16ToF32:
     case Derivation::kCastBF16ToF32:
       RETURN_IF_ERROR(decoder.GetVarint(transform.base_element));
@@ -278,11 +333,43 @@ Status ScalePerChannel(const Transform& transform, std::span<const uint8_t> base
   return Status::Ok();
 }
 
+bool ValidScale(float scale) { return std::isfinite(scale) && scale > 0; }
+
+Status QuantizePerChannel(const Transform& transform, std::span<const uint8_t> base,
+                          std::span<uint8_t> out) {
+  const bool is_signed = transform.kind == Derivation::kQuantizePerChannelF32ToI8;
+  const int32_t low = is_signed ? -128 : 0;
+  const int32_t high = is_signed ? 127 : 255;
+  const uint64_t per_channel = transform.channel_elements;
+  const uint64_t elements = out.size();
+  if (per_channel == 0 || transform.phase >= per_channel ||
+      transform.scales.size() != (transform.phase + elements + per_channel - 1) / per_channel ||
+      transform.zero_points.size() != transform.scales.size()) {
+    return Status::Corruption("per-channel quantization parameters that do not cover the chunk");
+  }
+  if (!std::all_of(transform.scales.begin(), transform.scales.end(), ValidScale)) {
+    return Status::Corruption("a per-channel quantization with a scale that is no positive number");
+  }
+  uint64_t channel = 0;
+  uint64_t left = per_channel - transform.phase;
+  for (uint64_t i = 0; i < elements; ++i) {
+    if (left == 0) {
+      ++channel;
+      left = per_channel;
+    }
+    --left;
+    out[i] =
+        static_cast<uint8_t>(QuantizeF32(LoadF32(base.data() + 4 * i), transform.scales[channel],
+                                         transform.zero_points[channel], low, high));
+  }
+  return Status::Ok();
+}
+
 Status Quantize(const Transform& transform, std::span<const uint8_t> base, std::span<uint8_t> out) {
   const bool is_signed = transform.kind == Derivation::kQuantizeF32ToI8;
   const int32_t low = is_signed ? -128 : 0;
   const int32_t high = is_signed ? 127 : 255;
-  if (!std::isfinite(transform.scale) || !(transform.scale > 0)) {
+  if (!ValidScale(transform.scale)) {
     return Status::Corruption("a quantization with scale " + std::to_string(transform.scale));
   }
   for (size_t i = 0; i < out.size(); ++i) {
@@ -335,7 +422,7 @@ Status Permute(const Transform& transform, std::span<const uint8_t> base, std::s
 
 Status Predict(const Transform& transform, std::span<const uint8_t> base, std::span<uint8_t> out) {
   const Derivation kind = transform.kind;
-  if (kind < Derivation::kCastF32ToF16 || kind > Derivation::kPermute32) {
+  if (kind < Derivation::kCastF32ToF16 || kind > kLastDerivation) {
     return Status::Corruption("unknown derivation " + std::to_string(static_cast<int>(kind)));
   }
   if (kind == Derivation::kPermute32) {
@@ -367,6 +454,9 @@ Status Predict(const Transform& transform, std::span<const uint8_t> base, std::s
     case Derivation::kQuantizeF32ToI8:
     case Derivation::kQuantizeF32ToU8:
       return Quantize(transform, base, out);
+    case Derivation::kQuantizePerChannelF32ToI8:
+    case Derivation::kQuantizePerChannelF32ToU8:
+      return QuantizePerChannel(transform, base, out);
     case Derivation::kCastF16ToF32:
       CastUp<CastF16ToF32>(base.subspan(2 * transform.base_element), out);
       return Status::Ok();

@@ -44,7 +44,13 @@ enum class Derivation : uint8_t {
   // PyTorch or ONNX kernel: OIHW -> HWIO, a dense layer's transpose); the
   // base is the whole tensor, so only tensors stored as one chunk qualify.
   kPermute32 = 8,
+  // binary32 -> int8 / uint8 as 4 and 5, with a scale and a zero point for
+  // each output channel (axis 0): torch.ao's per_channel_affine and
+  // per_channel_symmetric weights, ONNX QuantizeLinear with an axis.
+  kQuantizePerChannelF32ToI8 = 9,
+  kQuantizePerChannelF32ToU8 = 10,
 };
+constexpr Derivation kLastDerivation = Derivation::kQuantizePerChannelF32ToU8;
 
 // A derivation and the parameters it was fitted with; Encode/Decode are the
 // on-disk form of the parameters (docs/format.md, codec 5).
@@ -52,12 +58,14 @@ struct Transform {
   explicit Transform(Derivation derivation = Derivation::kCastF32ToF16) : kind(derivation) {}
 
   Derivation kind;
-  // kScalePerChannel: a channel holds `channel_elements` elements, the piece
-  // starts `phase` elements into its first channel, and scales[k] is the
-  // factor of the k-th channel it touches.
+  // kScalePerChannel and the per-channel quantizations: a channel holds
+  // `channel_elements` elements, the piece starts `phase` elements into its
+  // first channel, and scales[k] is the factor (or quantization scale) of
+  // the k-th channel it touches, zero_points[k] its zero point.
   uint64_t channel_elements = 0;
   uint64_t phase = 0;
   std::vector<float> scales;
+  std::vector<int32_t> zero_points;
   // Quantizations.
   float scale = 0;
   int32_t zero_point = 0;
@@ -77,6 +85,9 @@ struct Transform {
 };
 
 bool HasParams(Derivation derivation);
+bool IsQuantization(Derivation derivation);
+// The per-channel form of a per-tensor quantization.
+std::optional<Derivation> PerChannel(Derivation quantization);
 std::string_view DerivationName(Derivation derivation);  // "cast f16", ...
 
 // The derivation that makes a `to` tensor from a `from` tensor by a cast

@@ -33,8 +33,10 @@ constexpr std::array<NamedType, 25> kStorageTypes = {{
     {"Float8_e4m3fnStorage", {DType::kF8, 1}},
     {"Float8_e5m2fnuzStorage", {DType::kF8, 1}},
     {"Float8_e4m3fnuzStorage", {DType::kF8, 1}},
-    {"QInt8Storage", {DType::kQuantized, 1}},
-    {"QUInt8Storage", {DType::kQuantized, 1}},
+    // torch.ao's quantized tensors: the int8 / uint8 values, with their
+    // scales and zero points elsewhere in the pickle.
+    {"QInt8Storage", {DType::kI8, 1}},
+    {"QUInt8Storage", {DType::kU8, 1}},
     {"QInt32Storage", {DType::kQuantized, 4}},
     {"QUInt4x2Storage", {DType::kQuantized, 1}},
     {"QUInt2x4Storage", {DType::kQuantized, 1}},
@@ -128,11 +130,13 @@ class NameWalker {
   }
 
   // The size tuple of _rebuild_tensor_v2(storage, offset, size, stride, ...)
-  // when the tensor starts at 0 and spans the storage exactly.
+  // or _rebuild_qtensor(storage, offset, size, stride, quantizer, ...) when
+  // the tensor starts at 0 and spans the storage exactly.
   std::vector<int64_t> WholeStorageShape(uint32_t tensor, int64_t numel) const {
     const PickleValue& call = p_.at(tensor);
     if (call.kind != Kind::kCall || call.items.size() != 2) return {};
-    if (BaseName(p_.at(call.items[0]).text).find("_rebuild_tensor") != 0) return {};
+    const std::string_view rebuild = BaseName(p_.at(call.items[0]).text);
+    if (!rebuild.starts_with("_rebuild_tensor") && rebuild != "_rebuild_qtensor") return {};
     const PickleValue& args = p_.at(call.items[1]);
     if (args.kind != Kind::kTuple || args.items.size() < 3) return {};
     const PickleValue& offset = p_.at(args.items[1]);

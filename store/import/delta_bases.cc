@@ -20,6 +20,23 @@ std::optional<Derivation> QuantizationTo(DType dtype) {
   return std::nullopt;
 }
 
+// The names a tensor's base may have: its own, and the name its float
+// tensor has where a converter renames it. torch.ao's dynamic quantization
+// keeps a Linear's weight and bias as "<layer>._packed_params._packed_params.0"
+// and ".1".
+std::vector<std::string> BaseNamesOf(std::string_view name) {
+  std::vector<std::string> names{std::string(name)};
+  constexpr std::string_view kPacked = "._packed_params._packed_params.";
+  const size_t packed = name.rfind(kPacked);
+  if (packed != std::string_view::npos && packed + kPacked.size() + 1 == name.size()) {
+    const char field = name.back();
+    if (field == '0' || field == '1') {
+      names.push_back(std::string(name.substr(0, packed)) + (field == '0' ? ".weight" : ".bias"));
+    }
+  }
+  return names;
+}
+
 uint64_t Elements(const std::vector<int64_t>& shape) {
   uint64_t elements = 1;
   for (int64_t dim : shape) elements *= static_cast<uint64_t>(std::max<int64_t>(dim, 0));
@@ -141,12 +158,17 @@ std::optional<DeltaBases::Match> DeltaBases::MatchInFile(
 
 std::optional<DeltaBases::Match> DeltaBases::ByName(const Segment& tensor, DType base_dtype,
                                                     std::optional<Transform> transform) {
-  Result<std::optional<std::string>> entry = db_.Get(
-      Cf::kCatalog, keys::TensorName(static_cast<uint8_t>(base_dtype), tensor.shape, tensor.name));
-  if (!entry.ok() || !*entry) return std::nullopt;
-  Result<Digest> file = Digest::FromView(**entry);
-  if (!file.ok()) return std::nullopt;
-  return MatchInFile(tensor, *file, tensor.name, base_dtype, transform);
+  for (const std::string& name : BaseNamesOf(tensor.name)) {
+    Result<std::optional<std::string>> entry = db_.Get(
+        Cf::kCatalog, keys::TensorName(static_cast<uint8_t>(base_dtype), tensor.shape, name));
+    if (!entry.ok() || !*entry) continue;
+    Result<Digest> file = Digest::FromView(**entry);
+    if (!file.ok()) continue;
+    if (std::optional<Match> match = MatchInFile(tensor, *file, name, base_dtype, transform)) {
+      return match;
+    }
+  }
+  return std::nullopt;
 }
 
 std::optional<DeltaBases::Match> DeltaBases::BySketch(ByteSpan bytes, const Segment& tensor,
@@ -231,7 +253,12 @@ std::optional<DeltaBases::Match> DeltaBases::ByNameInAnotherDtype(const Segment&
     }
   }
   if (std::optional<Derivation> quantization = QuantizationTo(tensor.dtype)) {
-    return ByName(tensor, DType::kF32, Transform(*quantization));
+    // Channels (axis 0) let the fit choose a scale per channel.
+    Transform transform(*quantization);
+    if (tensor.shape.size() >= 2 && tensor.shape[0] > 0) {
+      transform.channel_elements = Elements(tensor.shape) / uint64_t(tensor.shape[0]);
+    }
+    return ByName(tensor, DType::kF32, transform);
   }
   return std::nullopt;
 }

@@ -183,6 +183,52 @@ void FitQuantization(Transform& transform, std::span<const uint8_t> base,
   }
 }
 
+uint64_t QuantizeMisses(const Transform& transform, std::span<const uint8_t> base,
+                        std::span<const uint8_t> data) {
+  std::vector<uint8_t> prediction(data.size());
+  if (!Predict(transform, base, prediction).ok()) return data.size();
+  uint64_t misses = 0;
+  for (size_t i = 0; i < data.size(); ++i) misses += prediction[i] != data[i];
+  return misses;
+}
+
+// A scale and a zero point for each channel the piece touches, each fitted
+// as a whole tensor's would be.
+void FitQuantizationPerChannel(Transform& transform, std::span<const uint8_t> base,
+                               std::span<const uint8_t> data) {
+  transform.scales.clear();
+  transform.zero_points.clear();
+  const uint64_t per_channel = std::max<uint64_t>(transform.channel_elements, 1);
+  const bool is_signed = transform.kind == Derivation::kQuantizePerChannelF32ToI8;
+  Transform channel(is_signed ? Derivation::kQuantizeF32ToI8 : Derivation::kQuantizeF32ToU8);
+  uint64_t first = 0;
+  uint64_t count =
+      std::min<uint64_t>(data.size(), per_channel - std::min(transform.phase, per_channel - 1));
+  while (first < data.size()) {
+    FitQuantization(channel, base.subspan(4 * first, 4 * count), data.subspan(first, count));
+    transform.scales.push_back(channel.scale);
+    transform.zero_points.push_back(channel.zero_point);
+    first += count;
+    count = std::min<uint64_t>(per_channel, data.size() - first);
+  }
+}
+
+// Per tensor, or per channel when the channels' parameters (5 bytes or so
+// each) cost less than the elements a single scale gets wrong.
+void FitEitherQuantization(Transform& transform, std::span<const uint8_t> base,
+                           std::span<const uint8_t> data) {
+  FitQuantization(transform, base, data);
+  const std::optional<Derivation> per_channel = PerChannel(transform.kind);
+  if (!per_channel || transform.channel_elements == 0) return;
+  const uint64_t tensor_misses = QuantizeMisses(transform, base, data);
+  if (tensor_misses == 0) return;
+  Transform channels = transform;
+  channels.kind = *per_channel;
+  FitQuantizationPerChannel(channels, base, data);
+  const uint64_t channel_misses = QuantizeMisses(channels, base, data);
+  if (channel_misses + 5 * channels.scales.size() < tensor_misses) transform = std::move(channels);
+}
+
 }  // namespace
 
 void FitTransform(Transform& transform, std::span<const uint8_t> base,
@@ -193,7 +239,15 @@ void FitTransform(Transform& transform, std::span<const uint8_t> base,
       return;
     case Derivation::kQuantizeF32ToI8:
     case Derivation::kQuantizeF32ToU8:
-      if (base.size() == 4 * data.size() && !data.empty()) FitQuantization(transform, base, data);
+      if (base.size() == 4 * data.size() && !data.empty()) {
+        FitEitherQuantization(transform, base, data);
+      }
+      return;
+    case Derivation::kQuantizePerChannelF32ToI8:
+    case Derivation::kQuantizePerChannelF32ToU8:
+      if (base.size() == 4 * data.size() && !data.empty()) {
+        FitQuantizationPerChannel(transform, base, data);
+      }
       return;
     default:
       return;

@@ -17,6 +17,9 @@ namespace re2po {
 // Fills the parameters of `transform` (channel_elements and phase already
 // set for kScalePerChannel) so that Predict(transform, base) comes as close
 // to `data` as it can. Derivations without parameters are left as they are.
+// A per-tensor quantization given channel_elements and phase becomes a
+// per-channel one when that predicts enough more elements to pay for its
+// parameters.
 void FitTransform(Transform& transform, std::span<const uint8_t> base,
                   std::span<const uint8_t> data);
 

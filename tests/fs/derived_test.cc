@@ -122,6 +122,17 @@ TEST_F(DerivedTest, QuantizedCopiesCostAFewPercentAndReadBackIdentical) {
   ExpectCheapCopies(store_, models(), "fp32", {"int8", "uint8"}, 0.03);
 }
 
+// torch.ao's dynamic quantization renames each Linear's weight
+// ("0._packed_params._packed_params.0") and saves it as a QInt8Storage; its
+// per_channel_dynamic_qconfig gives each output channel its own scale.
+TEST_F(DerivedTest, TorchAoQuantizedCopiesPerTensorAndPerChannelCostAFewPercent) {
+  ExpectCheapCopies(store_, models(), "linear32", {"ao-tensor", "ao-channel"}, 0.03);
+  const nlohmann::json shown = ShowJson("--tensors copy-ao-channel@1");
+  const std::string text = shown.dump();
+  EXPECT_NE(text.find("quantized i8 per channel of base@1:0.weight"), std::string::npos) << text;
+  EXPECT_EQ(ShowJson("--tensors copy-ao-tensor@1").dump().find("per channel"), std::string::npos);
+}
+
 TEST_F(DerivedTest, AnFp32CopyOfAnFp16ModelIsStoredAsItsExactUpcast) {
   REQUIRE_FUSE();
   ExpectCheapCopies(store_, models(), "half", {"up32"}, 0.01);

@@ -45,9 +45,12 @@ void DecodeUntrusted(std::string_view value, uint8_t shape) {
 
 // A transform of any derivation with parameters taken from `input`.
 re2po::Transform TransformOf(std::span<const uint8_t>& input) {
-  re2po::Transform transform(static_cast<re2po::Derivation>(1 + input[0] % 8));
+  constexpr int kDerivations = static_cast<int>(re2po::kLastDerivation);
+  re2po::Transform transform(static_cast<re2po::Derivation>(1 + input[0] % kDerivations));
   switch (transform.kind) {
     case re2po::Derivation::kScalePerChannel:
+    case re2po::Derivation::kQuantizePerChannelF32ToI8:
+    case re2po::Derivation::kQuantizePerChannelF32ToU8:
       transform.channel_elements = 1 + input[1] % 16;
       transform.phase = input[2] % transform.channel_elements;
       break;
@@ -79,10 +82,13 @@ void RoundTripDerived(std::span<const uint8_t> input) {
     transform.base_dims = {rows, elements / rows};
     transform.axes = {1, 0};
   }
-  if (transform.kind == re2po::Derivation::kScalePerChannel) {
+  if (transform.channel_elements != 0) {
     const uint64_t per = transform.channel_elements;
     const size_t channels = (transform.phase + elements + per - 1) / per;
-    for (size_t i = 0; i < channels; ++i) transform.scales.push_back(0.5f + float(i));
+    for (size_t i = 0; i < channels; ++i) {
+      transform.scales.push_back(0.5f + float(i));
+      transform.zero_points.push_back(static_cast<int32_t>(i % 5) - 2);
+    }
   }
   if (!re2po::Predict(transform, base, raw).ok()) std::abort();
   for (size_t i = 0; i < raw.size(); ++i) raw[i] ^= input[sizes.base * elements + i];

@@ -30,7 +30,12 @@ itself (.half(), .to(torch.bfloat16)) for tests/fs/derived_test.cc:
       a net of tensors under 1 MiB, and the same weights in Keras layout
       written with h5py: convolution kernels as HWIO (one square, with as
       many inputs as outputs, so that several layouts fit its shape), the
-      dense kernel transposed.
+      dense kernel transposed;
+  OUT/linear32/model.pt, OUT/ao-tensor/model.pt, OUT/ao-channel/model.pt
+      a net of Linear layers (one of 700x1000), and its dynamic int8
+      quantizations by torch.ao: per tensor (the default qconfig) and per
+      channel (per_channel_dynamic_qconfig), saved as torch saves them:
+      QInt8Storage weights named "<layer>._packed_params._packed_params.0".
 
 Usage: make_cast_models.py OUT
 """
@@ -144,6 +149,19 @@ def write_keras_copy(out: str) -> None:
         weights.create_dataset("fc/fc/bias:0", data=state["fc.bias"].numpy())
 
 
+def write_ao_quantized(out: str) -> None:
+    torch.manual_seed(24)
+    net = torch.nn.Sequential(torch.nn.Linear(1000, 700), torch.nn.ReLU(),
+                              torch.nn.Linear(700, 300), torch.nn.ReLU(), torch.nn.Linear(300, 10))
+    save(net.state_dict(), os.path.join(out, "linear32", "model.pt"))
+    quantization = torch.ao.quantization
+    per_tensor = quantization.quantize_dynamic(net, {torch.nn.Linear}, dtype=torch.qint8)
+    save(per_tensor.state_dict(), os.path.join(out, "ao-tensor", "model.pt"))
+    per_channel = quantization.quantize_dynamic(
+        net, {torch.nn.Linear: quantization.per_channel_dynamic_qconfig}, dtype=torch.qint8)
+    save(per_channel.state_dict(), os.path.join(out, "ao-channel", "model.pt"))
+
+
 def main() -> None:
     out = sys.argv[1]
     state = model_state()
@@ -170,6 +188,7 @@ def main() -> None:
     save(cast(half, torch.float32), os.path.join(out, "up32", "model.pt"))
     write_bn_model(out)
     write_keras_copy(out)
+    write_ao_quantized(out)
 
 
 if __name__ == "__main__":

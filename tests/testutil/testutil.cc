@@ -180,9 +180,13 @@ GeneratedModels GenerateModelsOnce(const std::string& script,
     models.why_not = "/usr/bin/python3 lacks one of the modules " + script + " needs";
     return models;
   }
+  // Sets an earlier script wrote are stale: they go.
+  for (const auto& entry : fs::directory_iterator(cache)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_directory() && name.starts_with(stem + "-")) fs::remove_all(entry.path());
+  }
   // Written beside and renamed, so a killed writer never leaves a half set.
   const fs::path partial = done.string() + ".partial";
-  fs::remove_all(partial);
   const CommandResult made = RunCommand("/usr/bin/python3 " + ShellQuote(source.string()) + " " +
                                         ShellQuote(partial.string()));
   if (made.exit_code != 0) {

@@ -214,6 +214,39 @@ TEST(DerivationTest, QuantizeRoundsHalfToEvenAndClamps) {
   }
 }
 
+TEST(DerivationTest, PerChannelQuantizationUsesEachChannelsScaleAndZeroPoint) {
+  // Two elements per channel, starting one element into channel 0.
+  Transform q(Derivation::kQuantizePerChannelF32ToI8);
+  q.channel_elements = 2;
+  q.phase = 1;
+  q.scales = {1.0f, 0.5f, 0.25f};
+  q.zero_points = {0, -10, 3};
+  std::vector<uint8_t> out(5);
+  ASSERT_TRUE(Predict(q, F32Bytes({7.0f, 1.0f, -2.0f, 1.0f, 100.0f}), out).ok());
+  EXPECT_EQ(out, (std::vector<uint8_t>{7, uint8_t(-8), uint8_t(-14), 7, 127}));
+  q.zero_points.pop_back();  // a zero point short
+  EXPECT_TRUE(Predict(q, F32Bytes({1, 2, 3, 4, 5}), out).IsCorruption());
+  q.zero_points = {0, 0, 0};
+  q.scales[1] = NAN;
+  EXPECT_TRUE(Predict(q, F32Bytes({1, 2, 3, 4, 5}), out).IsCorruption());
+
+  q.scales[1] = 0.5f;
+  q.kind = Derivation::kQuantizePerChannelF32ToU8;
+  Result<Transform> decoded = Transform::Decode(q.kind, q.EncodeParams());
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->channel_elements, 2u);
+  EXPECT_EQ(decoded->phase, 1u);
+  EXPECT_EQ(decoded->scales, q.scales);
+  EXPECT_EQ(decoded->zero_points, q.zero_points);
+  std::string far;  // one channel, its zero point no 8-bit type has
+  PutVarint(far, 4);
+  PutVarint(far, 0);
+  PutVarint(far, 1);
+  PutFixed32(far, Bits(1.0f));
+  PutVarint(far, ZigZag(-1000));
+  EXPECT_TRUE(Transform::Decode(q.kind, far).status().IsCorruption());
+}
+
 TEST(DerivationTest, ParametersRoundTripAndHostileOnesAreRefused) {
   Transform scaled(Derivation::kScalePerChannel);
   scaled.channel_elements = 9;

@@ -114,6 +114,45 @@ TEST(DerivationFitTest, OutliersDoNotSpoilAnAsymmetricQuantization) {
   EXPECT_LE(Mismatches(transform, base, data), 2u + data.size() / 1000);
 }
 
+TEST(DerivationFitTest, ChannelsQuantizedWithTheirOwnScalesGetAScaleEach) {
+  // 64 channels of 300 weights, each channel's weights spread differently
+  // and quantized symmetrically by its own scale, as torch.ao's
+  // per_channel_symmetric observer does; the piece starts 100 weights in.
+  const size_t channels = 64;
+  const size_t per_channel = 300;
+  std::vector<float> weights = Weights(channels * per_channel, 6);
+  std::vector<uint8_t> quantized(weights.size());
+  for (size_t c = 0; c < channels; ++c) {
+    float largest = 0;
+    for (size_t i = c * per_channel; i < (c + 1) * per_channel; ++i) {
+      weights[i] *= 1.0f + float(c % 7);
+      largest = std::max(largest, std::fabs(weights[i]));
+    }
+    for (size_t i = c * per_channel; i < (c + 1) * per_channel; ++i) {
+      quantized[i] = static_cast<uint8_t>(QuantizeF32(weights[i], largest / 127, 0, -128, 127));
+    }
+  }
+  const std::vector<uint8_t> base =
+      AsBytes(std::vector<float>(weights.begin() + 100, weights.end()));
+  const std::vector<uint8_t> data(quantized.begin() + 100, quantized.end());
+  Transform transform(Derivation::kQuantizeF32ToI8);
+  transform.channel_elements = per_channel;
+  transform.phase = 100;
+  FitTransform(transform, base, data);
+  EXPECT_EQ(transform.kind, Derivation::kQuantizePerChannelF32ToI8);
+  EXPECT_EQ(transform.scales.size(), channels);
+  EXPECT_LE(Mismatches(transform, base, data), data.size() / 1000);
+
+  // One scale for the whole tensor stays per tensor.
+  float scale = 0;
+  const std::vector<uint8_t> uniform = QuantizeSymmetric(weights, scale);
+  Transform single(Derivation::kQuantizeF32ToI8);
+  single.channel_elements = per_channel;
+  FitTransform(single, AsBytes(weights), uniform);
+  EXPECT_EQ(single.kind, Derivation::kQuantizeF32ToI8);
+  EXPECT_LE(Mismatches(single, AsBytes(weights), uniform), uniform.size() / 1000);
+}
+
 TEST(DerivationFitTest, NothingToFitLeavesAPredictionThatIsMerelyWrong) {
   const std::vector<uint8_t> base = AsBytes(std::vector<float>(64, 0.0f));
   const std::vector<uint8_t> data(64, 0x55);
