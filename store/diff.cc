@@ -3,6 +3,7 @@
 #include <map>
 
 #include "store/store.h"
+#include "store/tensor_storage.h"
 
 namespace re2po {
 namespace {
@@ -13,12 +14,12 @@ Status AddFileItems(Store& store, const TreeEntry& entry, const std::string& pat
                     ItemsByName& items) {
   ASSIGN_OR_RETURN(FileInfo info, store.FileDetails(entry.digest));
   if (info.tensors.empty()) {
-    items[path] = {path, entry.digest, entry.size};
+    items[path] = {path, entry.digest, entry.size, "", entry.digest, std::nullopt};
     return Status::Ok();
   }
   for (const TensorRecord& tensor : info.tensors) {
     std::string name = path + ":" + tensor.name;
-    items[name] = {name, tensor.digest, tensor.length};
+    items[name] = {name, tensor.digest, tensor.length, "", entry.digest, tensor};
   }
   return Status::Ok();
 }
@@ -57,12 +58,33 @@ VersionDiff Compare(const ItemsByName& a, const ItemsByName& b) {
   return diff;
 }
 
+Status DescribeStorage(Store& store, TensorStorageView& view, DiffGroup& group) {
+  std::map<Digest, std::shared_ptr<const Recipe>> recipes;
+  for (DiffItem& item : group.items) {
+    if (!item.tensor) continue;
+    auto [at, fresh] = recipes.try_emplace(item.file);
+    if (fresh) {
+      ASSIGN_OR_RETURN(at->second, store.FileRecipe(item.file));
+    }
+    ASSIGN_OR_RETURN(TensorStorage stored, view.Describe(*at->second, *item.tensor));
+    item.stored = stored.Text();
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
-Result<VersionDiff> DiffVersions(Store& store, const VersionRecord& a, const VersionRecord& b) {
+Result<VersionDiff> DiffVersions(Store& store, const VersionRecord& a, const VersionRecord& b,
+                                 const DiffOptions& options) {
   ASSIGN_OR_RETURN(ItemsByName items_a, ItemsOf(store, a));
   ASSIGN_OR_RETURN(ItemsByName items_b, ItemsOf(store, b));
-  return Compare(items_a, items_b);
+  VersionDiff diff = Compare(items_a, items_b);
+  if (options.describe_storage) {
+    ASSIGN_OR_RETURN(TensorStorageView view, TensorStorageView::Build(store));
+    RETURN_IF_ERROR(DescribeStorage(store, view, diff.changed));
+    RETURN_IF_ERROR(DescribeStorage(store, view, diff.added));
+  }
+  return diff;
 }
 
 }  // namespace re2po

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,11 @@ struct DiffItem {
   std::string name;  // "path:tensor", or "path" for a file without tensors
   Digest digest;
   uint64_t bytes = 0;
+  // With DiffOptions::describe_storage, for b's changed and added tensors:
+  // how the tensor is stored ("delta of m@1:fc.weight", "cast f16 of ...").
+  std::string stored;
+  Digest file;                         // the file holding the tensor
+  std::optional<TensorRecord> tensor;  // unset for a file without tensors
 };
 
 // Items in name order, and their bytes summed.
@@ -36,7 +42,14 @@ struct VersionDiff {
   DiffGroup removed;  // only in a
 };
 
+struct DiffOptions {
+  // Say how b's changed and added tensors are stored: one pass over every
+  // version's recipes, and a read of each of their pieces that has a base.
+  bool describe_storage = false;
+};
+
 // Compares version `a` with version `b` (a -> b) of `store`.
-Result<VersionDiff> DiffVersions(Store& store, const VersionRecord& a, const VersionRecord& b);
+Result<VersionDiff> DiffVersions(Store& store, const VersionRecord& a, const VersionRecord& b,
+                                 const DiffOptions& options = {});
 
 }  // namespace re2po

@@ -68,6 +68,13 @@ struct VerifyReport {
   bool ok() const { return damaged.empty(); }
 };
 
+// Distinct chunks stored one way, and their bytes.
+struct StorageKindStats {
+  uint64_t chunks = 0;
+  uint64_t raw_bytes = 0;
+  uint64_t stored_bytes = 0;
+};
+
 struct StoreStats {
   uint64_t models = 0;
   uint64_t versions = 0;
@@ -76,6 +83,9 @@ struct StoreStats {
   uint64_t stored_bytes = 0;   // compressed bytes of distinct chunks
   uint64_t chunk_count = 0;
   uint64_t disk_bytes = 0;  // size of the store directory on disk
+  // "whole" (compressed on its own), "delta", or a derivation's name
+  // ("cast f16", "quantized i8", ...): what each kind of chunk saves.
+  std::map<std::string, StorageKindStats> by_kind;
 };
 
 // What a store has done since it was opened, for the mount's metrics. Plain

@@ -70,6 +70,8 @@ class StoreImpl final : public Store {
   Result<bool> ReopenIfChanged(const Db* failed_on = nullptr);
 
  private:
+  // "delta", a derivation's name, ...: for Stats().
+  std::string KindOfChunkWithBase(std::string_view key);
   std::filesystem::path dir_;
   std::unique_ptr<WriterLock> lock_;  // held for the life of a writer
   std::mutex reopen_mutex_;           // held across a reader's reopen (and db_fingerprint_)

@@ -9,6 +9,7 @@
 #include "store/chunks/chunk_pool.h"
 #include "store/db/keys.h"
 #include "store/store_impl.h"
+#include "store/tensor_storage.h"
 
 namespace re2po {
 namespace {
@@ -168,6 +169,16 @@ Result<std::optional<VersionSignature>> StoreImpl::SignatureOf(const VersionReco
   return std::optional<VersionSignature>(std::move(signature));
 }
 
+std::string StoreImpl::KindOfChunkWithBase(std::string_view key) {
+  // Only a chunk with a base is read: its value is a small residual. One
+  // that cannot be read is verify's to report, not a reason to fail stats.
+  Result<Digest> chunk = Digest::FromView(key);
+  Result<std::string> value =
+      chunk.ok() ? StoredChunkValue(*chunk) : Result<std::string>(chunk.status());
+  Result<std::string> kind = value.ok() ? StorageKindOf(*value) : value;
+  return kind.ok() ? *kind : "unreadable delta or derivation";
+}
+
 Result<StoreStats> StoreImpl::Stats() {
   StoreStats stats;
   auto catalog = Catalog();
@@ -184,6 +195,14 @@ Result<StoreStats> StoreImpl::Stats() {
     stats.unique_bytes += info.raw_size;
     stats.stored_bytes += info.stored_size;
     ++stats.chunk_count;
+    std::string kind = "whole";
+    if (info.base) {
+      kind = KindOfChunkWithBase(it.key());
+    }
+    StorageKindStats& of_kind = stats.by_kind[kind];
+    ++of_kind.chunks;
+    of_kind.raw_bytes += info.raw_size;
+    of_kind.stored_bytes += info.stored_size;
   }
   RETURN_IF_ERROR(it.status("reading chunk infos"));
   stats.disk_bytes = DiskUsage(dir_);

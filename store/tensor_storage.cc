@@ -19,25 +19,35 @@ Result<PieceStorage> DescribePiece(Store& store, const Digest& chunk) {
   if (!info.base) return PieceStorage{"whole", std::nullopt};
   ASSIGN_OR_RETURN(std::string value, store.StoredChunkValue(chunk));
   ASSIGN_OR_RETURN(ChunkValue parsed, ParseChunkValue(value));
-  switch (parsed.codec) {
-    case CodecId::kDerived: {
-      ASSIGN_OR_RETURN(DerivedPayload derived, ParseDerivedPayload(parsed.payload));
-      std::string how(DerivationName(derived.transform.kind));
-      // "permuted 2,3,1,0": base axis of each axis, as numpy.transpose takes them.
-      for (size_t i = 0; i < derived.transform.axes.size(); ++i) {
-        how += (i == 0 ? " " : ",") + std::to_string(derived.transform.axes[i]);
-      }
-      return PieceStorage{how, info.base};
-    }
-    case CodecId::kSealed:
-      // Which of the two a sealed piece is, only its key holders may learn.
-      return PieceStorage{"sealed delta or derivation", info.base};
-    default:
-      return PieceStorage{"delta", info.base};
+  if (parsed.codec != CodecId::kDerived) {
+    ASSIGN_OR_RETURN(std::string how, StorageKindOf(value));
+    return PieceStorage{std::move(how), info.base};
   }
+  ASSIGN_OR_RETURN(DerivedPayload derived, ParseDerivedPayload(parsed.payload));
+  std::string how(DerivationName(derived.transform.kind));
+  // "permuted 2,3,1,0": base axis of each axis, as numpy.transpose takes them.
+  for (size_t i = 0; i < derived.transform.axes.size(); ++i) {
+    how += (i == 0 ? " " : ",") + std::to_string(derived.transform.axes[i]);
+  }
+  return PieceStorage{how, info.base};
 }
 
 }  // namespace
+
+Result<std::string> StorageKindOf(std::string_view value) {
+  ASSIGN_OR_RETURN(ChunkValue parsed, ParseChunkValue(value));
+  switch (parsed.codec) {
+    case CodecId::kDerived: {
+      ASSIGN_OR_RETURN(DerivedPayload derived, ParseDerivedPayload(parsed.payload));
+      return std::string(DerivationName(derived.transform.kind));
+    }
+    case CodecId::kSealed:
+      // Which of the two a sealed piece is, only its key holders may learn.
+      return std::string("sealed delta or derivation");
+    default:
+      return std::string("delta");
+  }
+}
 
 std::string TensorStorage::Text() const {
   std::string text = how;

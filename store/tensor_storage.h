@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "store/base/digest.h"
@@ -16,6 +17,11 @@
 namespace re2po {
 
 class Store;
+
+// How a chunk with a base is stored, from its value: "delta", a
+// derivation's name ("cast f16", "permuted"), or "sealed delta or
+// derivation" when only key holders may learn which.
+Result<std::string> StorageKindOf(std::string_view value);
 
 struct TensorStorage {
   std::string how;   // "whole", "delta", "cast f16", "quantized i8", "sealed", ...

@@ -182,6 +182,48 @@ TEST_F(DerivedTest, ShowSaysHowEachTensorIsStoredAndFromWhat) {
   EXPECT_EQ(stored("net-int8@1", "classifier.weight.scale"), "whole");
 }
 
+// `re2po diff --stored` names how b's changed tensors are stored; `re2po
+// stats` adds up what each kind of chunk saved.
+TEST_F(DerivedTest, DiffAndStatsSayHowTensorsAreStored) {
+  store_.Import("net", 1, models() / "fp32");
+  store_.Import("net", 2, models() / "fp16");
+  store_.Import("net", 3, models() / "int8");
+  store_.CloseWriter();
+  const std::string tool =
+      ShellQuote(BuiltTool("re2po")) + " --store " + ShellQuote(store_.dir().string());
+  const CommandResult diff = RunCommand(tool + " diff --json --stored net@1 net@2");
+  ASSERT_EQ(diff.exit_code, 0) << diff.err;
+  const nlohmann::json changed = nlohmann::json::parse(diff.out, nullptr, false)["changed"];
+  ASSERT_TRUE(changed.is_array()) << diff.out;
+  std::map<std::string, std::string> how;
+  for (const auto& item : changed) how[item["name"]] = item.value("stored", "(none)");
+  EXPECT_EQ(how["model.pt:classifier.weight"], "cast f16 of net@1:classifier.weight") << diff.out;
+  EXPECT_EQ(how["model.pt:features.0.weight"], "cast f16 of net@1:features.0.weight") << diff.out;
+  const CommandResult plain = RunCommand(tool + " diff net@1 net@2");
+  EXPECT_EQ(plain.out.find("cast f16"), std::string::npos) << "only --stored reads chunk values";
+
+  const CommandResult stats = RunCommand(tool + " stats --json");
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  const nlohmann::json kinds = nlohmann::json::parse(stats.out, nullptr, false)["stored_as"];
+  ASSERT_TRUE(kinds.is_object()) << stats.out;
+  for (const char* kind : {"whole", "cast f16", "quantized i8"}) {
+    SCOPED_TRACE(kind);
+    ASSERT_TRUE(kinds.contains(kind)) << stats.out;
+    EXPECT_GT(kinds[kind]["chunks"].get<uint64_t>(), 0u);
+    EXPECT_EQ(
+        kinds[kind]["saved_bytes"].get<uint64_t>(),
+        kinds[kind]["raw_bytes"].get<uint64_t>() - kinds[kind]["stored_bytes"].get<uint64_t>());
+  }
+  // A cast costs a few percent of its raw bytes, a whole chunk far more.
+  EXPECT_LT(kinds["cast f16"]["stored_bytes"].get<double>(),
+            0.05 * kinds["cast f16"]["raw_bytes"].get<double>());
+  EXPECT_GT(kinds["whole"]["stored_bytes"].get<double>(),
+            0.5 * kinds["whole"]["raw_bytes"].get<double>());
+  const CommandResult text = RunCommand(tool + " stats");
+  EXPECT_NE(text.out.find("stored as:"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("quantized i8"), std::string::npos) << text.out;
+}
+
 TEST_F(DerivedTest, ExportsIdenticalAfterItsBaseVersionIsRemovedAndCollected) {
   store_.Import("net", 1, models() / "fp32");
   store_.Import("net-fp16", 1, models() / "fp16");

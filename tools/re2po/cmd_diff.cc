@@ -10,7 +10,9 @@ namespace {
 nlohmann::json ItemsJson(const DiffGroup& group) {
   nlohmann::json list = nlohmann::json::array();
   for (const DiffItem& item : group.items) {
-    list.push_back({{"name", item.name}, {"bytes", item.bytes}});
+    nlohmann::json entry = {{"name", item.name}, {"bytes", item.bytes}};
+    if (!item.stored.empty()) entry["stored"] = item.stored;
+    list.push_back(std::move(entry));
   }
   return list;
 }
@@ -30,7 +32,8 @@ void PrintDiffJson(const DiffArgs& args, const VersionDiff& diff) {
 
 void PrintItems(const char* label, const DiffGroup& group) {
   for (const DiffItem& item : group.items) {
-    std::printf("  %-8s %-60s %12s\n", label, item.name.c_str(), HumanBytes(item.bytes).c_str());
+    std::printf("  %-8s %-60s %12s%s%s\n", label, item.name.c_str(), HumanBytes(item.bytes).c_str(),
+                item.stored.empty() ? "" : "  ", item.stored.c_str());
   }
 }
 
@@ -53,7 +56,8 @@ Status RunDiff(const GlobalOptions& global, const DiffArgs& args) {
   ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(global, /*writer=*/false));
   ASSIGN_OR_RETURN(VersionRecord a, ResolveVersion(*store, args.a));
   ASSIGN_OR_RETURN(VersionRecord b, ResolveVersion(*store, args.b));
-  ASSIGN_OR_RETURN(VersionDiff diff, DiffVersions(*store, a, b));
+  ASSIGN_OR_RETURN(VersionDiff diff,
+                   DiffVersions(*store, a, b, DiffOptions{.describe_storage = args.stored}));
   if (args.json) {
     PrintDiffJson(args, diff);
   } else {
@@ -71,6 +75,8 @@ void RegisterDiff(CLI::App& app, CommandFn& chosen) {
       ->required();
   diff.add_flag("--json", args->json, "print JSON");
   diff.add_flag("--all", args->all, "also list shared tensors");
+  diff.add_flag("--stored", args->stored,
+                "say how each changed or added tensor is stored, and from what tensor");
 }
 
 }  // namespace re2po::cli

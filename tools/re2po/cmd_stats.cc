@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdio>
 
 #include "tools/re2po/commands.h"
@@ -7,8 +8,21 @@ namespace {
 
 double Ratio(uint64_t a, uint64_t b) { return b ? double(a) / double(b) : 0.0; }
 
+nlohmann::json ByKindJson(const StoreStats& stats) {
+  nlohmann::json kinds = nlohmann::json::object();
+  for (const auto& [kind, bytes] : stats.by_kind) {
+    kinds[kind] = {
+        {"chunks", bytes.chunks},
+        {"raw_bytes", bytes.raw_bytes},
+        {"stored_bytes", bytes.stored_bytes},
+        {"saved_bytes", bytes.raw_bytes - std::min(bytes.raw_bytes, bytes.stored_bytes)}};
+  }
+  return kinds;
+}
+
 void PrintStatsJson(const StoreStats& stats) {
   PrintJson({{"models", stats.models},
+             {"stored_as", ByKindJson(stats)},
              {"versions", stats.versions},
              {"logical_bytes", stats.logical_bytes},
              {"unique_bytes", stats.unique_bytes},
@@ -30,6 +44,15 @@ void PrintStatsText(const StoreStats& stats) {
   std::printf("dedup ratio:       %.2fx\ncompression ratio: %.2fx\n",
               Ratio(stats.logical_bytes, stats.unique_bytes),
               Ratio(stats.unique_bytes, stats.stored_bytes));
+  // What each way of storing a chunk saved: compression alone ("whole"),
+  // the XOR with a base ("delta"), or a derivation.
+  std::printf("stored as:\n");
+  for (const auto& [kind, bytes] : stats.by_kind) {
+    const uint64_t saved = bytes.raw_bytes - std::min(bytes.raw_bytes, bytes.stored_bytes);
+    std::printf("  %-28s %8llu chunks %12s -> %12s  saved %5.1f%%\n", kind.c_str(),
+                (unsigned long long)bytes.chunks, HumanBytes(bytes.raw_bytes).c_str(),
+                HumanBytes(bytes.stored_bytes).c_str(), 100.0 * Ratio(saved, bytes.raw_bytes));
+  }
 }
 
 }  // namespace

@@ -144,7 +144,8 @@ void RegisterStats(CLI::App& app, CommandFn& chosen);
 struct DiffArgs {
   std::string a, b;  // MODEL@VERSION, or MODEL for its latest
   bool json = false;
-  bool all = false;  // also list the shared items
+  bool all = false;     // also list the shared items
+  bool stored = false;  // say how changed and added tensors are stored
 };
 Status RunDiff(const GlobalOptions& global, const DiffArgs& args);
 void RegisterDiff(CLI::App& app, CommandFn& chosen);
