@@ -36,7 +36,7 @@ Status AddBasesOfLiveDeltas(Db& db, DigestSet& live_chunks) {
     ASSIGN_OR_RETURN(Digest chunk, Digest::FromView(it.key()));
     if (!live_chunks.contains(chunk)) continue;
     ASSIGN_OR_RETURN(ChunkInfo info, ChunkInfo::Decode(it.value()));
-    if (info.base) bases.push_back(*info.base);
+    for (const Digest& base : info.Bases()) bases.push_back(base);
   }
   RETURN_IF_ERROR(it.status("reading chunk infos"));
   live_chunks.insert(bases.begin(), bases.end());

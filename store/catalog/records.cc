@@ -388,7 +388,15 @@ std::string ChunkInfo::Encode() const {
   PutVarint(out, raw_size);
   PutVarint(out, stored_size);
   if (base) out.append(base->view());
+  for (const Digest& more : more_bases) out.append(more.view());
   return out;
+}
+
+std::vector<Digest> ChunkInfo::Bases() const {
+  std::vector<Digest> bases;
+  if (base) bases.push_back(*base);
+  bases.insert(bases.end(), more_bases.begin(), more_bases.end());
+  return bases;
 }
 
 Result<ChunkInfo> ChunkInfo::Decode(std::string_view bytes) {
@@ -398,8 +406,15 @@ Result<ChunkInfo> ChunkInfo::Decode(std::string_view bytes) {
   RETURN_IF_ERROR(decoder.GetVarint(info.raw_size));
   RETURN_IF_ERROR(decoder.GetVarint(info.stored_size));
   if (decoder.remaining() == 0) return info;
-  if (decoder.remaining() != 32) return Status::Corruption("chunk info: trailing bytes");
-  ASSIGN_OR_RETURN(info.base, Digest::FromView(bytes.substr(bytes.size() - 32)));
+  if (decoder.remaining() % 32 != 0) return Status::Corruption("chunk info: trailing bytes");
+  for (size_t at = bytes.size() - decoder.remaining(); at < bytes.size(); at += 32) {
+    ASSIGN_OR_RETURN(Digest base, Digest::FromView(bytes.substr(at, 32)));
+    if (info.base) {
+      info.more_bases.push_back(base);
+    } else {
+      info.base = base;
+    }
+  }
   return info;
 }
 

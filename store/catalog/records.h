@@ -173,8 +173,14 @@ struct ChunkInfo {
   uint64_t raw_size = 0;
   uint64_t stored_size = 0;
   // Delta chunks (codec 3): the chunk they are stored against, which gc
-  // keeps while they live.
+  // keeps while they live; derived chunks (codec 5): the first piece of
+  // their base, and the others in `more_bases` when the base tensor is
+  // stored in several (a permuted tensor over 1 MiB).
   std::optional<Digest> base;
+  std::vector<Digest> more_bases;
+
+  // base, then more_bases.
+  std::vector<Digest> Bases() const;
 
   std::string Encode() const;
   static Result<ChunkInfo> Decode(std::string_view bytes);

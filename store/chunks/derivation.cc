@@ -80,6 +80,7 @@ std::string_view DerivationName(Derivation derivation) {
     case Derivation::kCastBF16ToF32:
       return "cast f32";
     case Derivation::kPermute32:
+    case Derivation::kPermute32Pieces:
       return "permuted";
     case Derivation::kQuantizePerChannelF32ToI8:
       return "quantized i8 per channel";
@@ -103,6 +104,7 @@ ElementSizes ElementSizesOf(Derivation derivation) {
   switch (derivation) {
     case Derivation::kScalePerChannel:
     case Derivation::kPermute32:
+    case Derivation::kPermute32Pieces:
       return {4, 4};
     case Derivation::kQuantizeF32ToI8:
     case Derivation::kQuantizeF32ToU8:
@@ -127,6 +129,10 @@ bool IsQuantization(Derivation derivation) {
   return derivation == Derivation::kQuantizeF32ToI8 || derivation == Derivation::kQuantizeF32ToU8 ||
          derivation == Derivation::kQuantizePerChannelF32ToI8 ||
          derivation == Derivation::kQuantizePerChannelF32ToU8;
+}
+
+bool IsPermutation(Derivation derivation) {
+  return derivation == Derivation::kPermute32 || derivation == Derivation::kPermute32Pieces;
 }
 
 std::optional<Derivation> PerChannel(Derivation quantization) {
@@ -154,10 +160,15 @@ std::string Transform::EncodeParams() const {
       PutVarint(out, base_element);
       break;
     case Derivation::kPermute32:
+    case Derivation::kPermute32Pieces:
       PutVarint(out, base_dims.size());
       for (uint64_t dim : base_dims) PutVarint(out, dim);
       for (uint8_t axis : axes) out.push_back(static_cast<char>(axis));
       PutVarint(out, base_element);
+      if (kind == Derivation::kPermute32Pieces) {
+        PutVarint(out, more_bases.size());
+        for (const Digest& base : more_bases) out.append(base.view());
+      }
       break;
     case Derivation::kQuantizePerChannelF32ToI8:
     case Derivation::kQuantizePerChannelF32ToU8:
@@ -232,6 +243,17 @@ Status DecodePermutation(Decoder& decoder, Transform& transform) {
   return decoder.GetVarint(transform.base_element);
 }
 
+// The digests of a kPermute32Pieces base's pieces after the first.
+Status DecodeMoreBases(Decoder& decoder, Transform& transform) {
+  uint64_t count = 0;
+  RETURN_IF_ERROR(decoder.GetCount(32, count));
+  if (count == 0) return Status::Corruption("a permutation of pieces with only one piece");
+  for (uint64_t i = 0; i < count; ++i) {
+    RETURN_IF_ERROR(decoder.GetDigest(transform.more_bases.emplace_back()));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<Transform> Transform::Decode(Derivation kind, std::string_view params) {
@@ -269,6 +291,10 @@ Result<Transform> Transform::Decode(Derivation kind, std::string_view params) {
       break;
     case Derivation::kPermute32:
       RETURN_IF_ERROR(DecodePermutation(decoder, transform));
+      break;
+    case Derivation::kPermute32Pieces:
+      RETURN_IF_ERROR(DecodePermutation(decoder, transform));
+      RETURN_IF_ERROR(DecodeMoreBases(decoder, transform));
       break;
     default:
       return Status::Corruption("unknown derivation " + std::to_string(static_cast<int>(kind)));
@@ -425,7 +451,7 @@ Status Predict(const Transform& transform, std::span<const uint8_t> base, std::s
   if (kind < Derivation::kCastF32ToF16 || kind > kLastDerivation) {
     return Status::Corruption("unknown derivation " + std::to_string(static_cast<int>(kind)));
   }
-  if (kind == Derivation::kPermute32) {
+  if (IsPermutation(kind)) {
     if (out.size() % 4 != 0) return Status::Corruption("a permuted chunk of odd size");
     return Permute(transform, base, out);
   }
@@ -464,6 +490,7 @@ Status Predict(const Transform& transform, std::span<const uint8_t> base, std::s
       CastUp<CastBF16ToF32>(base.subspan(2 * transform.base_element), out);
       return Status::Ok();
     case Derivation::kPermute32:
+    case Derivation::kPermute32Pieces:
       break;  // above
   }
   return Status::Corruption("unknown derivation");

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "store/base/digest.h"
 #include "store/base/dtype.h"
 #include "store/base/status.h"
 
@@ -49,8 +50,12 @@ enum class Derivation : uint8_t {
   // per_channel_symmetric weights, ONNX QuantizeLinear with an axis.
   kQuantizePerChannelF32ToI8 = 9,
   kQuantizePerChannelF32ToU8 = 10,
+  // As kPermute32, for a base tensor stored in several pieces (over 1 MiB):
+  // the base is their concatenation, the first named where every base is,
+  // the others in the parameters.
+  kPermute32Pieces = 11,
 };
-constexpr Derivation kLastDerivation = Derivation::kQuantizePerChannelF32ToU8;
+constexpr Derivation kLastDerivation = Derivation::kPermute32Pieces;
 
 // A derivation and the parameters it was fitted with; Encode/Decode are the
 // on-disk form of the parameters (docs/format.md, codec 5).
@@ -77,6 +82,8 @@ struct Transform {
   // the piece starts at derived element `base_element`.
   std::vector<uint64_t> base_dims;
   std::vector<uint8_t> axes;
+  // kPermute32Pieces: the base's pieces after the first, in order.
+  std::vector<Digest> more_bases;
 
   // Whether the parameters are fitted from the data at import.
   bool NeedsFit() const;
@@ -86,6 +93,7 @@ struct Transform {
 
 bool HasParams(Derivation derivation);
 bool IsQuantization(Derivation derivation);
+bool IsPermutation(Derivation derivation);
 // The per-channel form of a per-tensor quantization.
 std::optional<Derivation> PerChannel(Derivation quantization);
 std::string_view DerivationName(Derivation derivation);  // "cast f16", ...

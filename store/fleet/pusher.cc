@@ -180,9 +180,10 @@ Status CollectFiles(Store& local, const VersionTree& tree, VersionObject& object
     for (const Extent& extent : recipe->extents) {
       if (!seen.insert(extent.chunk).second) continue;
       ASSIGN_OR_RETURN(ChunkInfo chunk_info, local.ChunkDetails(extent.chunk));
-      if (chunk_info.base && seen.insert(*chunk_info.base).second) {
-        ASSIGN_OR_RETURN(ChunkInfo base_info, local.ChunkDetails(*chunk_info.base));
-        chunks.emplace_back(*chunk_info.base, base_info);
+      for (const Digest& base : chunk_info.Bases()) {
+        if (!seen.insert(base).second) continue;
+        ASSIGN_OR_RETURN(ChunkInfo base_info, local.ChunkDetails(base));
+        chunks.emplace_back(base, base_info);
       }
       chunks.emplace_back(extent.chunk, chunk_info);
     }

@@ -106,9 +106,11 @@ Status CheckClosed(const VersionObject& object) {
         return Status::Corruption("version object lacks the location of chunk " +
                                   extent.chunk.Hex());
       }
-      if (it->second.info.base && !object.chunks.contains(*it->second.info.base)) {
-        return Status::Corruption("version object lacks the base of delta chunk " +
-                                  extent.chunk.Hex());
+      for (const Digest& base : it->second.info.Bases()) {
+        if (!object.chunks.contains(base)) {
+          return Status::Corruption("version object lacks a base of delta chunk " +
+                                    extent.chunk.Hex());
+        }
       }
     }
   }

@@ -42,11 +42,23 @@ bool ChunkWriter::SealedAlike(const Digest& base) const {
   return seal_ != nullptr && key_id.ok() && *key_id == seal_->id();
 }
 
+Result<ChunkBytes> ChunkWriter::ReadBase(const ChunkBase& base) const {
+  ASSIGN_OR_RETURN(ChunkBytes first, read_chunk_(base.chunk));
+  if (!base.derivation || base.derivation->more_bases.empty()) return first;
+  auto joined = std::make_shared<std::vector<uint8_t>>(first->begin(), first->end());
+  for (const Digest& piece : base.derivation->more_bases) {
+    if (!SealedAlike(piece)) return Status::NotFound("a base piece sealed otherwise");
+    ASSIGN_OR_RETURN(ChunkBytes bytes, read_chunk_(piece));
+    joined->insert(joined->end(), bytes->begin(), bytes->end());
+  }
+  return ChunkBytes(std::move(joined));
+}
+
 void ChunkWriter::TryDelta(ByteSpan data, const PlannedChunk& chunk, const ChunkBase& base,
                            Work& work) {
   // A base that cannot be read now is no base: the chunk is stored whole.
   if (!read_chunk_ || !SealedAlike(base.chunk)) return;
-  Result<ChunkBytes> base_bytes = read_chunk_(base.chunk);
+  Result<ChunkBytes> base_bytes = ReadBase(base);
   if (!base_bytes.ok()) return;
   size_t payload_size = 0;
   std::string value;
@@ -71,6 +83,7 @@ void ChunkWriter::TryDelta(ByteSpan data, const PlannedChunk& chunk, const Chunk
   work.value = std::move(value);
   work.payload_size = payload_size;
   work.base = base.chunk;
+  if (base.derivation) work.more_bases = base.derivation->more_bases;
   work.derived = base.derivation.has_value();
 }
 
@@ -127,7 +140,7 @@ void ChunkWriter::BatchWindow(std::span<const PlannedChunk> chunks, std::span<Wo
     ++stats_.chunks;
     if (work[i].known || !written_.insert(work[i].digest).second) continue;
     ChunkInfo info{static_cast<uint8_t>(chunks[i].dtype), chunks[i].length, work[i].payload_size,
-                   work[i].base};
+                   work[i].base, work[i].more_bases};
     batch_.Put(Cf::kChunks, work[i].digest.view(), work[i].value);
     batch_.Put(Cf::kChunkInfo, work[i].digest.view(), info.Encode());
     ++stats_.new_chunks;

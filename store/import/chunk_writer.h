@@ -57,14 +57,17 @@ class ChunkWriter {
     bool known = false;
     std::string value;  // the encoded chunk value, when the store lacks it
     size_t payload_size = 0;
-    std::optional<Digest> base;  // set when `value` is a delta against it
-    bool derived = false;        // ...and a derived chunk (codec 5)
+    std::optional<Digest> base;      // set when `value` is a delta against it
+    std::vector<Digest> more_bases;  // the other pieces of a base in several
+    bool derived = false;            // ...and a derived chunk (codec 5)
   };
   void ProcessRange(ByteSpan bytes, std::span<const PlannedChunk> chunks,
                     std::span<const std::optional<ChunkBase>> bases, std::span<Work> work);
   void ProcessWindow(ByteSpan bytes, std::span<const PlannedChunk> window,
                      std::span<const std::optional<ChunkBase>> bases, std::vector<Work>& work,
                      uint64_t window_bytes);
+  // The base's bytes: one chunk, or the concatenation of its pieces.
+  Result<ChunkBytes> ReadBase(const ChunkBase& base) const;
   // Replaces work.value by a delta against `base` (or a derivation of it)
   // when that is smaller.
   void TryDelta(ByteSpan data, const PlannedChunk& chunk, const ChunkBase& base, Work& work);

@@ -59,7 +59,7 @@ void DeltaBases::IndexTensors(ByteSpan bytes, const std::vector<TensorRecord>& t
     }
     std::optional<std::string> unordered =
         PermutationSketchOf(static_cast<DType>(tensor.dtype), tensor.shape,
-                            TensorBytes(bytes, tensor.offset, tensor.length), kTensorPieceSize);
+                            TensorBytes(bytes, tensor.offset, tensor.length), kMaxPermutedTensor);
     if (unordered) {
       batch.Put(Cf::kCatalog, keys::TensorPermutation(tensor.dtype, *unordered),
                 std::string(file.view()) + tensor.name);
@@ -207,10 +207,28 @@ std::vector<std::vector<uint8_t>> AxesBetween(const std::vector<int64_t>& base,
 
 }  // namespace
 
+std::optional<std::vector<Digest>> DeltaBases::WholeTensorChunks(const StoredFile& stored,
+                                                                 const TensorRecord& old) {
+  std::vector<Digest> pieces;
+  size_t extent = stored.recipe.ExtentAt(old.offset);
+  if (stored.recipe.StartOf(extent) != old.offset) return std::nullopt;
+  for (; extent < stored.recipe.extents.size() &&
+         stored.recipe.StartOf(extent) < old.offset + old.length;
+       ++extent) {
+    std::optional<Digest> piece = NonDelta(stored.recipe.extents[extent].chunk);
+    if (!piece) return std::nullopt;
+    pieces.push_back(*piece);
+  }
+  if (extent == 0 || stored.recipe.extents[extent - 1].end != old.offset + old.length) {
+    return std::nullopt;
+  }
+  return pieces;
+}
+
 std::optional<DeltaBases::Match> DeltaBases::ByPermutation(ByteSpan bytes, const Segment& tensor) {
   std::optional<std::string> sketch =
       PermutationSketchOf(tensor.dtype, tensor.shape,
-                          TensorBytes(bytes, tensor.offset, tensor.length), kTensorPieceSize);
+                          TensorBytes(bytes, tensor.offset, tensor.length), kMaxPermutedTensor);
   if (!sketch) return std::nullopt;
   Result<std::optional<std::string>> entry =
       db_.Get(Cf::kCatalog, keys::TensorPermutation(static_cast<uint8_t>(tensor.dtype), *sketch));
@@ -224,23 +242,22 @@ std::optional<DeltaBases::Match> DeltaBases::ByPermutation(ByteSpan bytes, const
         old.length != tensor.length || old.offset + old.length > stored->recipe.size()) {
       continue;
     }
-    // The whole base must be one chunk: a piece of a permuted tensor draws
-    // on all of it.
-    const size_t extent = stored->recipe.ExtentAt(old.offset);
-    if (stored->recipe.StartOf(extent) != old.offset ||
-        stored->recipe.extents[extent].end != old.offset + old.length) {
-      return std::nullopt;
-    }
+    // Every piece of a permuted tensor draws on all of its base.
+    std::optional<std::vector<Digest>> base = WholeTensorChunks(*stored, old);
     std::vector<std::vector<uint8_t>> axes = AxesBetween(old.shape, tensor.shape);
-    std::optional<Digest> base = NonDelta(stored->recipe.extents[extent].chunk);
     if (axes.empty() || !base) return std::nullopt;
-    Transform permuted(Derivation::kPermute32);
+    Transform permuted(base->size() == 1 ? Derivation::kPermute32 : Derivation::kPermute32Pieces);
     for (int64_t dim : old.shape) permuted.base_dims.push_back(static_cast<uint64_t>(dim));
     permuted.axes = axes.front();
+    permuted.more_bases.assign(base->begin() + 1, base->end());
     Match match;
     match.file = *file;
-    match.pieces.push_back({tensor.offset, tensor.length, tensor.dtype});
-    match.bases.push_back(ChunkBase{*base, std::move(permuted), std::move(axes)});
+    for (uint64_t at = 0; at < tensor.length; at += kTensorPieceSize) {
+      const uint64_t length = std::min(kTensorPieceSize, tensor.length - at);
+      match.pieces.push_back({tensor.offset + at, length, tensor.dtype});
+      permuted.base_element = at / 4;
+      match.bases.push_back(ChunkBase{base->front(), permuted, axes});
+    }
     return match;
   }
   return std::nullopt;

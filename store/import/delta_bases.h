@@ -41,6 +41,10 @@ inline constexpr uint64_t kMinDeltaPiece = uint64_t{16} << 10;
 // and depthwise tensors of a mobile model are a tenth of its bytes. Tensors
 // from twice this size up are indexed, the fp32 bases of such pieces.
 inline constexpr uint64_t kMinDerivedPiece = uint64_t{4} << 10;
+// The largest tensor stored as a permutation of another: each of its pieces
+// is predicted from the whole base, so this bounds what a read of one piece
+// needs.
+inline constexpr uint64_t kMaxPermutedTensor = uint64_t{64} << 20;
 
 class DeltaBases {
  public:
@@ -88,6 +92,10 @@ class DeltaBases {
   // The fp32 tensor with the sketch of `tensor`, predicted by `transform`.
   std::optional<Match> BySketch(ByteSpan bytes, const Segment& tensor, Transform transform);
   std::optional<Match> ByPermutation(ByteSpan bytes, const Segment& tensor);
+  // The chunks of `old` in order (a delta's base for a delta), when its
+  // extents cover it exactly.
+  std::optional<std::vector<Digest>> WholeTensorChunks(const StoredFile& stored,
+                                                       const TensorRecord& old);
   // The tensor `name` of `base_dtype` and the tensor's shape in `file`.
   std::optional<Match> MatchInFile(const Segment& tensor, const Digest& file, std::string_view name,
                                    DType base_dtype, const std::optional<Transform>& transform);

@@ -76,7 +76,7 @@ void RoundTripDerived(std::span<const uint8_t> input) {
   const size_t elements = input.size() / (sizes.base + sizes.derived);
   std::vector<uint8_t> base(input.begin(), input.begin() + sizes.base * elements);
   std::vector<uint8_t> raw(sizes.derived * elements);
-  if (transform.kind == re2po::Derivation::kPermute32) {
+  if (re2po::IsPermutation(transform.kind)) {
     if (elements == 0) return;
     const uint64_t rows = elements % 2 == 0 ? 2 : 1;  // a transpose of rows x columns
     transform.base_dims = {rows, elements / rows};
@@ -93,7 +93,14 @@ void RoundTripDerived(std::span<const uint8_t> input) {
   if (!re2po::Predict(transform, base, raw).ok()) std::abort();
   for (size_t i = 0; i < raw.size(); ++i) raw[i] ^= input[sizes.base * elements + i];
   const Digest name = re2po::Sha256Of(std::span<const uint8_t>(raw));
-  const Digest base_name = re2po::Sha256Of(std::span<const uint8_t>(base));
+  // A permutation of pieces reads its base as two: the first half (named
+  // where every base is) and the rest (in its parameters).
+  const size_t split = transform.kind == re2po::Derivation::kPermute32Pieces ? base.size() / 2 : 0;
+  const std::vector<uint8_t> first(base.begin(), base.end() - split);
+  const std::vector<uint8_t> rest(base.end() - split, base.end());
+  const Digest base_name = re2po::Sha256Of(std::span<const uint8_t>(first));
+  const Digest rest_name = re2po::Sha256Of(std::span<const uint8_t>(rest));
+  if (split != 0) transform.more_bases = {rest_name};
   std::vector<uint8_t> prediction(raw.size());
   if (!re2po::Predict(transform, base, prediction).ok()) std::abort();
   re2po::CodecOptions options;
@@ -102,8 +109,9 @@ void RoundTripDerived(std::span<const uint8_t> input) {
   const std::string value = re2po::EncodeDerivedChunkValue(
       name, raw, base_name, transform, prediction, re2po::DType::kF16, options, payload_size);
   auto base_chunk = [&](const Digest& wanted) -> re2po::Result<ChunkBytes> {
-    if (wanted != base_name) std::abort();
-    return ChunkBytes(std::make_shared<std::vector<uint8_t>>(base));
+    if (wanted == base_name) return ChunkBytes(std::make_shared<std::vector<uint8_t>>(first));
+    if (split == 0 || wanted != rest_name) std::abort();
+    return ChunkBytes(std::make_shared<std::vector<uint8_t>>(rest));
   };
   re2po::Result<ChunkBytes> decoded = re2po::DecodeChunkValue(
       name, value, re2po::ChunkCheck::kFull, /*base_of_delta=*/false, base_chunk, nullptr);

@@ -27,7 +27,7 @@ itself (.half(), .to(torch.bfloat16)) for tests/fs/derived_test.cc:
       dict, and its ONNX export by torch.onnx with constant folding in eval
       mode, which folds each BatchNorm into the convolution before it;
   OUT/convnet/model.pt, OUT/keras/model.h5
-      a net of tensors under 1 MiB, and the same weights in Keras layout
+      a net of tensors under and over 1 MiB, and the same weights in Keras layout
       written with h5py: convolution kernels as HWIO (one square, with as
       many inputs as outputs, so that several layouts fit its shape), the
       dense kernel transposed;
@@ -134,6 +134,10 @@ def write_keras_copy(out: str) -> None:
         "conv1.weight": torch.randn(64, 3, 7, 7, generator=g) * 0.05,
         "conv2.weight": torch.randn(128, 64, 3, 3, generator=g) * 0.05,
         "conv3.weight": torch.randn(128, 128, 3, 3, generator=g) * 0.05,
+        # Over 1 MiB: stored in 2 and 3 pieces, each permuted piece drawing
+        # on all of them.
+        "conv4.weight": torch.randn(256, 128, 3, 3, generator=g) * 0.05,
+        "conv5.weight": torch.randn(256, 256, 3, 3, generator=g) * 0.05,
         "fc.weight": torch.randn(100, 1000, generator=g) * 0.05,
         "fc.bias": torch.randn(100, generator=g) * 0.05,
     }
@@ -142,7 +146,7 @@ def write_keras_copy(out: str) -> None:
     os.makedirs(os.path.join(out, "keras"), exist_ok=True)
     with h5py.File(os.path.join(out, "keras", "model.h5"), "w") as f:
         weights = f.create_group("model_weights")
-        for layer in ("conv1", "conv2", "conv3"):
+        for layer in ("conv1", "conv2", "conv3", "conv4", "conv5"):
             kernel = state[layer + ".weight"].permute(2, 3, 1, 0).contiguous().numpy()
             weights.create_dataset("%s/%s/kernel:0" % (layer, layer), data=kernel)
         weights.create_dataset("fc/fc/kernel:0", data=state["fc.weight"].t().contiguous().numpy())

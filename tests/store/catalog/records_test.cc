@@ -423,7 +423,7 @@ TEST_F(ChunkInfoTest, RoundTrips) {
   for (uint64_t size : {uint64_t{0}, uint64_t{127}, uint64_t{128}, uint64_t{1} << 20,
                         std::numeric_limits<uint64_t>::max()}) {
     for (std::optional<Digest> base : {std::optional<Digest>(), std::optional(DigestOf("b"))}) {
-      ChunkInfo info{static_cast<uint8_t>(size % 251), size, size / 2, base};
+      ChunkInfo info{static_cast<uint8_t>(size % 251), size, size / 2, base, {}};
       ASSERT_OK_AND_ASSIGN(ChunkInfo decoded, ChunkInfo::Decode(info.Encode()));
       EXPECT_EQ(decoded.dtype, info.dtype);
       EXPECT_EQ(decoded.raw_size, info.raw_size);
@@ -434,15 +434,24 @@ TEST_F(ChunkInfoTest, RoundTrips) {
 }
 
 TEST_F(ChunkInfoTest, TruncatedOrGarbledNeverCrashes) {
-  CheckTruncationAndGarbling(ChunkInfo{3, 1 << 20, 300000, std::nullopt}.Encode(),
+  CheckTruncationAndGarbling(ChunkInfo{3, 1 << 20, 300000, std::nullopt, {}}.Encode(),
                              [](std::string_view bytes) { return ChunkInfo::Decode(bytes); });
   // The base is an optional trailer (infos written before deltas have none):
   // cut anywhere inside it, the info is refused; cut before it, it has none.
-  const std::string with_base = ChunkInfo{3, 1 << 20, 300000, DigestOf("b")}.Encode();
+  const std::string with_base = ChunkInfo{3, 1 << 20, 300000, DigestOf("b"), {}}.Encode();
   for (size_t cut = with_base.size() - 31; cut < with_base.size(); ++cut) {
     EXPECT_STATUS_CODE(StatusCode::kCorruption,
                        ChunkInfo::Decode(std::string_view(with_base).substr(0, cut)));
   }
+}
+
+TEST_F(ChunkInfoTest, ABaseInSeveralPiecesKeepsThemAllInOrder) {
+  const ChunkInfo info{1, 1 << 20, 900, DigestOf("b0"), {DigestOf("b1"), DigestOf("b2")}};
+  Result<ChunkInfo> decoded = ChunkInfo::Decode(info.Encode());
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->Bases(),
+            (std::vector<Digest>{DigestOf("b0"), DigestOf("b1"), DigestOf("b2")}));
+  EXPECT_STATUS_CODE(StatusCode::kCorruption, ChunkInfo::Decode(info.Encode() + "x"));
 }
 
 class FileInfoTest : public ::testing::Test {

@@ -346,5 +346,53 @@ TEST(DerivationTest, PermuteLaysTheBaseOutAlongOtherAxes) {
   EXPECT_TRUE(Transform::Decode(permuted.kind, permuted.EncodeParams()).status().IsCorruption());
 }
 
+TEST(DerivationTest, APermutationOfPiecesReadsTheirConcatenationAndNeedsEveryPiece) {
+  // A 16x64 base stored as two pieces, transposed to 64x16; the chunk holds
+  // derived elements 100 to 899.
+  std::vector<float> values(16 * 64);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = std::sin(float(i));
+  const std::vector<uint8_t> base = F32Bytes(values);
+  const std::vector<uint8_t> first(base.begin(), base.begin() + 1600);
+  const std::vector<uint8_t> second(base.begin() + 1600, base.end());
+  const Digest first_name = Sha256Of(std::span<const uint8_t>(first));
+  const Digest second_name = Sha256Of(std::span<const uint8_t>(second));
+  Transform permuted(Derivation::kPermute32Pieces);
+  permuted.base_dims = {16, 64};
+  permuted.axes = {1, 0};
+  permuted.base_element = 100;
+  permuted.more_bases = {second_name};
+  std::vector<uint8_t> raw(4 * 800);
+  ASSERT_TRUE(Predict(permuted, base, raw).ok());
+  raw[9] ^= 0x40;  // a value the producer wrote otherwise
+  std::vector<uint8_t> prediction(raw.size());
+  ASSERT_TRUE(Predict(permuted, base, prediction).ok());
+  const Digest name = Sha256Of(std::span<const uint8_t>(raw));
+  size_t payload_size = 0;
+  const std::string value = EncodeDerivedChunkValue(name, raw, first_name, permuted, prediction,
+                                                    DType::kF32, CodecOptions{}, payload_size);
+  Result<DerivedPayload> payload = ParseDerivedPayload(ParseChunkValue(value)->payload);
+  ASSERT_TRUE(payload.ok()) << payload.status().ToString();
+  EXPECT_EQ(payload->transform.more_bases, permuted.more_bases);
+  auto decode = [&](bool second_present) {
+    return DecodeChunkValue(
+        name, value, ChunkCheck::kFast, false,
+        [&](const Digest& wanted) -> Result<ChunkBytes> {
+          if (wanted == first_name) return BytesOf(first);
+          if (wanted == second_name && second_present) return BytesOf(second);
+          return Status::NotFound("no such chunk");
+        },
+        nullptr);
+  };
+  Result<ChunkBytes> decoded = decode(true);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(**decoded, raw);
+  EXPECT_FALSE(decode(false).ok()) << "a missing piece is an error, never other bytes";
+
+  std::string none = permuted.EncodeParams();  // the count of more pieces: 0
+  none.resize(none.size() - 33);
+  none.push_back(0);
+  EXPECT_TRUE(Transform::Decode(permuted.kind, none).status().IsCorruption());
+}
+
 }  // namespace
 }  // namespace re2po

@@ -31,9 +31,12 @@ VersionObject SampleObject() {
   info.format = "safetensors";
   object.files.push_back({ObjectNamed(9), recipe, info});
   object.packs = {ObjectNamed(40)};
-  object.chunks[ObjectNamed(1)] = ChunkLocation{0, 0, 120, ChunkInfo{1, 100, 110, std::nullopt}};
-  object.chunks[ObjectNamed(2)] = ChunkLocation{0, 120, 90, ChunkInfo{1, 200, 80, ObjectNamed(3)}};
-  object.chunks[ObjectNamed(3)] = ChunkLocation{0, 210, 70, ChunkInfo{1, 200, 60, std::nullopt}};
+  object.chunks[ObjectNamed(1)] =
+      ChunkLocation{0, 0, 120, ChunkInfo{1, 100, 110, std::nullopt, {}}};
+  object.chunks[ObjectNamed(2)] =
+      ChunkLocation{0, 120, 90, ChunkInfo{1, 200, 80, ObjectNamed(3), {}}};
+  object.chunks[ObjectNamed(3)] =
+      ChunkLocation{0, 210, 70, ChunkInfo{1, 200, 60, std::nullopt, {}}};
   return object;
 }
 
