@@ -20,12 +20,18 @@ std::optional<Derivation> QuantizationTo(DType dtype) {
   return std::nullopt;
 }
 
-// The names a tensor's base may have: its own, and the name its float
-// tensor has where a converter renames it. torch.ao's dynamic quantization
-// keeps a Linear's weight and bias as "<layer>._packed_params._packed_params.0"
-// and ".1".
+// The names a tensor's base may have: its own; without the prefix a
+// wrapper adds ("module." of DataParallel, "_orig_mod." of torch.compile);
+// and the name its float tensor has where a converter renames it: torch.ao's
+// dynamic quantization keeps a Linear's weight and bias as
+// "<layer>._packed_params._packed_params.0" and ".1".
 std::vector<std::string> BaseNamesOf(std::string_view name) {
   std::vector<std::string> names{std::string(name)};
+  for (std::string_view wrapper : {"module.", "_orig_mod."}) {
+    if (name.starts_with(wrapper) && name.size() > wrapper.size()) {
+      names.emplace_back(name.substr(wrapper.size()));
+    }
+  }
   constexpr std::string_view kPacked = "._packed_params._packed_params.";
   const size_t packed = name.rfind(kPacked);
   if (packed != std::string_view::npos && packed + kPacked.size() + 1 == name.size()) {

@@ -133,6 +133,11 @@ TEST_F(DerivedTest, TorchAoQuantizedCopiesPerTensorAndPerChannelCostAFewPercent)
   EXPECT_EQ(ShowJson("--tensors copy-ao-tensor@1").dump().find("per channel"), std::string::npos);
 }
 
+// No sketch finds an int8 tensor: the name without "module." does.
+TEST_F(DerivedTest, AQuantizedCopySavedByDataParallelFindsItsBaseWithoutThePrefix) {
+  ExpectCheapCopies(store_, models(), "fp32", {"int8-ddp"}, 0.03);
+}
+
 TEST_F(DerivedTest, AnFp32CopyOfAnFp16ModelIsStoredAsItsExactUpcast) {
   REQUIRE_FUSE();
   ExpectCheapCopies(store_, models(), "half", {"up32"}, 0.01);

@@ -19,6 +19,8 @@ itself (.half(), .to(torch.bfloat16)) for tests/fs/derived_test.cc:
       the fp32 model's weights quantized per tensor: symmetric int8 as
       round(w / scale) with the scale beside it (name + ".scale"), and
       asymmetric uint8 by torch.quantize_per_tensor (its int_repr);
+  OUT/int8-ddp/model.pt
+      the int8 copy as DataParallel saves it: "module." before every name;
   OUT/half/model.pt, OUT/up32/model.pt
       another model written in fp16, and its fp32 copy (.float());
   OUT/bn/model.pt, OUT/bn-onnx/model.onnx
@@ -185,6 +187,8 @@ def main() -> None:
     save(renamed, os.path.join(out, "fp16-renamed", "model.pt"))
     save(quantized(state, True), os.path.join(out, "int8", "model.pt"))
     save(quantized(state, False), os.path.join(out, "uint8", "model.pt"))
+    ddp = {"module." + k: v for k, v in quantized(state, True).items()}
+    save(ddp, os.path.join(out, "int8-ddp", "model.pt"))
     g = torch.Generator().manual_seed(21)
     half = {"up." + k: (torch.randn(v.shape, generator=g) * 0.05).half()
             for k, v in state.items() if v.is_floating_point()}
