@@ -50,30 +50,24 @@ Status ApplyDelta(std::string_view payload, std::vector<uint8_t>& bytes,
   return Status::Ok();
 }
 
-// A base stored in several pieces (a permutation of a large tensor) is
-// their concatenation.
-Result<ChunkBytes> JoinBasePieces(ChunkBytes first, const std::vector<Digest>& more,
-                                  const BaseChunkFn& base_chunk) {
-  if (more.empty()) return first;
-  auto joined = std::make_shared<std::vector<uint8_t>>(first->begin(), first->end());
-  for (const Digest& piece : more) {
-    Result<ChunkBytes> fetched = base_chunk(piece);
-    if (!fetched.ok()) return fetched.status().WithContext("a piece of its base");
-    joined->insert(joined->end(), (*fetched)->begin(), (*fetched)->end());
-  }
-  return ChunkBytes(std::move(joined));
-}
-
 Status ApplyDerivation(std::string_view payload, std::vector<uint8_t>& bytes,
                        const BaseChunkFn& base_chunk) {
   ASSIGN_OR_RETURN(DerivedPayload derived, ParseDerivedPayload(payload));
   ASSIGN_OR_RETURN(ChunkBytes first, DecodeXorAndFetchBase(derived.inner, derived.inner_payload,
                                                            derived.base, bytes, base_chunk));
-  ASSIGN_OR_RETURN(ChunkBytes base,
-                   JoinBasePieces(std::move(first), derived.transform.more_bases, base_chunk));
+  // A base stored in several pieces (a permutation of a large tensor) is
+  // read where each piece is cached, not joined.
+  std::vector<ChunkBytes> held{std::move(first)};
+  for (const Digest& piece : derived.transform.more_bases) {
+    Result<ChunkBytes> fetched = base_chunk(piece);
+    if (!fetched.ok()) return fetched.status().WithContext("a piece of its base");
+    held.push_back(std::move(fetched).value());
+  }
+  std::vector<std::span<const uint8_t>> pieces;
+  for (const ChunkBytes& piece : held) pieces.emplace_back(*piece);
   thread_local std::vector<uint8_t> prediction;
   prediction.resize(bytes.size());
-  RETURN_IF_ERROR(Predict(derived.transform, *base, prediction));
+  RETURN_IF_ERROR(PredictFromPieces(derived.transform, pieces, prediction));
   XorInto(bytes, prediction);
   return Status::Ok();
 }

@@ -408,7 +408,10 @@ Status Quantize(const Transform& transform, std::span<const uint8_t> base, std::
 
 // Walks the derived tensor's elements in order with an odometer over its
 // axes, keeping the base offset in step, so no element costs a division.
-Status Permute(const Transform& transform, std::span<const uint8_t> base, std::span<uint8_t> out) {
+// `element(at)` is where base element `at` is; the base holds `base_bytes`.
+template <typename ElementAt>
+Status PermuteWith(const Transform& transform, uint64_t base_bytes, const ElementAt& element,
+                   std::span<uint8_t> out) {
   const size_t rank = transform.base_dims.size();
   if (rank == 0 || transform.axes.size() != rank) return Status::Corruption("a bad permutation");
   std::vector<uint64_t> base_stride(rank, 1);
@@ -417,7 +420,7 @@ Status Permute(const Transform& transform, std::span<const uint8_t> base, std::s
   }
   const uint64_t total = base_stride[0] * transform.base_dims[0];
   const uint64_t elements = out.size() / 4;
-  if (base.size() != 4 * total || transform.base_element > total ||
+  if (base_bytes != 4 * total || transform.base_element > total ||
       elements > total - transform.base_element) {
     return Status::Corruption("a permuted chunk that does not fit its base");
   }
@@ -433,7 +436,7 @@ Status Permute(const Transform& transform, std::span<const uint8_t> base, std::s
     at += index[i] * stride[i];
   }
   for (uint64_t k = 0; k < elements; ++k) {
-    std::memcpy(out.data() + 4 * k, base.data() + 4 * at, 4);
+    std::memcpy(out.data() + 4 * k, element(at), 4);
     for (size_t i = rank; i-- > 0;) {
       at += stride[i];
       if (++index[i] < dims[i]) break;
@@ -444,7 +447,46 @@ Status Permute(const Transform& transform, std::span<const uint8_t> base, std::s
   return Status::Ok();
 }
 
+Status Permute(const Transform& transform, std::span<const uint8_t> base, std::span<uint8_t> out) {
+  return PermuteWith(
+      transform, base.size(), [&](uint64_t at) { return base.data() + 4 * at; }, out);
+}
+
+// The elements per piece when every piece but the last holds the same
+// power of two of them, and the last no more: then a base element's piece
+// is a shift away.
+std::optional<unsigned> UniformPieceShift(std::span<const std::span<const uint8_t>> pieces) {
+  const uint64_t size = pieces.front().size();
+  if (size < 4 || size % 4 != 0 || !std::has_single_bit(size / 4)) return std::nullopt;
+  for (size_t i = 1; i < pieces.size(); ++i) {
+    const uint64_t piece = pieces[i].size();
+    if (i + 1 < pieces.size() ? piece != size : piece > size || piece % 4 != 0) {
+      return std::nullopt;
+    }
+  }
+  return static_cast<unsigned>(std::countr_zero(size / 4));
+}
+
 }  // namespace
+
+Status PredictFromPieces(const Transform& transform,
+                         std::span<const std::span<const uint8_t>> pieces, std::span<uint8_t> out) {
+  if (pieces.size() == 1) return Predict(transform, pieces.front(), out);
+  if (pieces.empty()) return Status::Corruption("a derivation without its base");
+  const std::optional<unsigned> shift = UniformPieceShift(pieces);
+  if (!IsPermutation(transform.kind) || !shift || out.size() % 4 != 0) {
+    std::vector<uint8_t> joined;
+    for (std::span<const uint8_t> piece : pieces)
+      joined.insert(joined.end(), piece.begin(), piece.end());
+    return Predict(transform, joined, out);
+  }
+  uint64_t base_bytes = 0;
+  for (std::span<const uint8_t> piece : pieces) base_bytes += piece.size();
+  const uint64_t mask = (uint64_t{1} << *shift) - 1;
+  return PermuteWith(
+      transform, base_bytes,
+      [&](uint64_t at) { return pieces[at >> *shift].data() + 4 * (at & mask); }, out);
+}
 
 Status Predict(const Transform& transform, std::span<const uint8_t> base, std::span<uint8_t> out) {
   const Derivation kind = transform.kind;

@@ -114,6 +114,12 @@ ElementSizes ElementSizesOf(Derivation derivation);
 // do not fit the sizes, or a base of another size is Corruption.
 Status Predict(const Transform& transform, std::span<const uint8_t> base, std::span<uint8_t> out);
 
+// Predict with the base given as its pieces in order (their concatenation):
+// a permutation reads them where they are, every other derivation from a
+// joined copy.
+Status PredictFromPieces(const Transform& transform,
+                         std::span<const std::span<const uint8_t>> pieces, std::span<uint8_t> out);
+
 // One element, for tests: the same rounding as Predict.
 uint16_t CastF32ToF16(uint32_t bits);
 uint16_t CastF32ToBF16(uint32_t bits);

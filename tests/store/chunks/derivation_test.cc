@@ -394,5 +394,31 @@ TEST(DerivationTest, APermutationOfPiecesReadsTheirConcatenationAndNeedsEveryPie
   EXPECT_TRUE(Transform::Decode(permuted.kind, none).status().IsCorruption());
 }
 
+TEST(DerivationTest, PredictingFromPiecesEqualsPredictingFromTheirConcatenation) {
+  // A 3x5x7x11 base: 1155 elements in pieces of 256 (a power of two, read
+  // in place) or of 300 (joined first), the last one shorter.
+  std::vector<float> values(3 * 5 * 7 * 11);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = float(i) * 0.5f;
+  const std::vector<uint8_t> base = F32Bytes(values);
+  Transform permuted(Derivation::kPermute32Pieces);
+  permuted.base_dims = {3, 5, 7, 11};
+  permuted.axes = {2, 3, 1, 0};
+  permuted.base_element = 123;
+  std::vector<uint8_t> expected(4 * 900);
+  ASSERT_TRUE(Predict(permuted, base, expected).ok());
+  for (size_t piece_elements : {256u, 300u}) {
+    SCOPED_TRACE(piece_elements);
+    std::vector<std::span<const uint8_t>> pieces;
+    for (size_t at = 0; at < base.size(); at += 4 * piece_elements) {
+      pieces.push_back(std::span(base).subspan(at, std::min(4 * piece_elements, base.size() - at)));
+    }
+    std::vector<uint8_t> out(expected.size());
+    ASSERT_TRUE(PredictFromPieces(permuted, pieces, out).ok());
+    EXPECT_EQ(out, expected);
+    pieces.pop_back();  // a piece short: the base no longer fits
+    EXPECT_TRUE(PredictFromPieces(permuted, pieces, out).IsCorruption());
+  }
+}
+
 }  // namespace
 }  // namespace re2po
