@@ -21,6 +21,7 @@ try:
     import onnx
     import onnx.numpy_helper
     import h5py
+    import numpy
     HAVE_STACK = True
 except ImportError as e:  # pragma: no cover
     HAVE_STACK = False
@@ -101,7 +102,7 @@ class SmokeZooTest(unittest.TestCase):
         for s in ALL_SCENARIO_KINDS:
             self.assertIn(s, scen)
         fmts = {e["format"] for e in self.manifest["models"]}
-        self.assertEqual(fmts, {"pt", "onnx", "safetensors", "h5"})
+        self.assertEqual(fmts, {"pt", "onnx", "safetensors", "h5", "keras"})
         archs = {e["model"] for e in self.manifest["models"]
                  if e["scenario"] == "base"}
         self.assertEqual(archs, {"resnet18", "mobilenet_v2",
@@ -134,7 +135,7 @@ class SmokeZooTest(unittest.TestCase):
                 m = onnx.load(p)  # loads external data next to it too
                 onnx.checker.check_model(m)
                 self.assertGreater(len(m.graph.initializer), 10)
-            elif e["format"] == "h5":
+            elif e["format"] in ("h5", "keras"):
                 with h5py.File(p, "r") as f:
                     self.assertEqual(len(f.keys()), e["tensor_count"])
                     for name in f:
@@ -148,6 +149,17 @@ class SmokeZooTest(unittest.TestCase):
                 with open(p, "rb") as fh:
                     n = int.from_bytes(fh.read(8), "little")
                 self.assertEqual(n % 8, 0)
+
+    def test_keras_layout_is_the_base_transposed(self):
+        sd = self.sd("resnet18")
+        with h5py.File(self.path("resnet18-keras"), "r") as f:
+            conv = f["conv1.weight"][()]
+            fc = f["fc.weight"][()]
+            bias = f["fc.bias"][()]
+        self.assertTrue(numpy.array_equal(
+            conv, sd["conv1.weight"].permute(2, 3, 1, 0).numpy()))
+        self.assertTrue(numpy.array_equal(fc, sd["fc.weight"].t().numpy()))
+        self.assertTrue(numpy.array_equal(bias, sd["fc.bias"].numpy()))
 
     def test_external_data_onnx(self):
         e = self.entries[("resnet18-onnx-ext", "1")]

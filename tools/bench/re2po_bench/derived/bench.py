@@ -4,8 +4,10 @@ Imports a generated zoo (gen-models) into a fresh store, version by version
 as the main benchmark does, then reads the files of each scenario cold: the
 page cache dropped and, through Re2po, a fresh mount, the files read
 sequentially in 1 MiB reads. The base models are stored whole, the
-full-finetune ones as deltas (codec 3), the fp16, int8 and onnx-fused ones
-as derivations (codec 5); each is timed against the same files on the
+full-finetune ones as deltas (codec 3), the fp16, int8, onnx-fused and
+keras-layout ones as derivations (codec 5; keras-layout, of resnet18 and
+efficientnet_b0 only, as permutations, each piece drawing on its whole
+base tensor); each is timed against the same files on the
 native file system in the same round, and the derived scenarios against
 the delta one.
 """
@@ -20,7 +22,7 @@ import time
 from re2po_bench.harness.util import (MiB, can_drop_caches, drop_caches, is_mounted,
                                       read_files, run, unmount, wait_for)
 
-SCENARIOS = ("base", "full-finetune", "fp16", "int8", "onnx-fused")
+SCENARIOS = ("base", "full-finetune", "fp16", "int8", "onnx-fused", "keras-layout")
 
 
 def _versions(zoo: str) -> list[dict]:
@@ -87,7 +89,8 @@ def report(results: dict[str, dict]) -> str:
     lines = ["| scenario | stored as | MiB | native ms | Re2po ms | Re2po MB/s | Re2po/native "
              "| Re2po time / delta's |", "|---|---|---|---|---|---|---|---|"]
     kinds = {"base": "whole", "full-finetune": "delta", "fp16": "derived (cast)",
-             "int8": "derived (quantized)", "onnx-fused": "derived (scaled)"}
+             "int8": "derived (quantized)", "onnx-fused": "derived (scaled)",
+             "keras-layout": "derived (permuted)"}
     delta = results.get("full-finetune")
     for scenario, r in results.items():
         native = statistics.median(r["native"])

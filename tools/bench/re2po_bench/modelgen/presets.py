@@ -8,7 +8,8 @@ GENERATOR_VERSION = 1
 
 # manifest "scenario" values, one per kind of derived model
 ALL_SCENARIO_KINDS = ("base", "formats", "onnx-fused", "transfer", "series",
-                      "partial", "full-finetune", "renamed", "int8", "fp16")
+                      "partial", "full-finetune", "renamed", "int8", "fp16",
+                      "keras-layout")
 
 TASK_CLASSES = {"pets": 37, "flowers": 102, "birds": 200, "food": 101,
                 "products": 2000}
@@ -51,7 +52,7 @@ class ZooPreset:
 
 
 _R18_FULL = BackboneSpec(
-    other_formats=("safetensors", "onnx", "h5"),
+    other_formats=("safetensors", "onnx", "h5", "keras"),
     fused_onnx="external",
     transfers=(TransferSpec("pets", 37, "linear"),
                TransferSpec("flowers", 102, "linear"),
@@ -127,7 +128,7 @@ PRESETS = {
                 full_finetune=True, renamed=True, int8=True,
                 fp16_format="safetensors"),
             "efficientnet_b0": BackboneSpec(
-                other_formats=("safetensors", "onnx", "h5"),
+                other_formats=("safetensors", "onnx", "h5", "keras"),
                 fused_onnx="inline",
                 transfers=(TransferSpec("pets", 37, "linear"),
                            TransferSpec("flowers", 102, "linear"),

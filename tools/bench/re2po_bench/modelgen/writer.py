@@ -13,7 +13,7 @@ import onnx
 
 from .tensors import StateDict, tensor_digests, tensor_nbytes
 from .writers import FILE_NAMES
-from .writers.h5 import save_h5
+from .writers.h5 import keras_layout, save_h5
 from .writers.onnx_model import onnx_tensors, save_onnx
 from .writers.pt import save_pt
 from .writers.safetensors import save_safetensors
@@ -123,6 +123,9 @@ class ZooWriter:
         elif fmt == "safetensors":
             save_safetensors(sd, path, metadata={"format": "pt"})
         elif fmt == "h5":
+            save_h5(sd, path)
+        elif fmt == "keras":
+            sd = keras_layout(sd)
             save_h5(sd, path)
         else:
             raise ValueError(fmt)

@@ -56,6 +56,9 @@ def _write_formats(run: BackboneRun) -> None:
             run.derived.write(name, "formats", "onnx", proto=export_onnx(
                 run.base, run.preset.input_size, False),
                 extra={"bn_fused": False})
+        elif fmt == "keras":
+            # another layout of every kernel: no byte in common with the base
+            run.derived.write(name, "keras-layout", fmt, sd=run.base_sd)
         else:
             run.derived.write(name, "formats", fmt, sd=run.base_sd)
 
