@@ -14,32 +14,18 @@ struct PieceStorage {
   std::optional<Digest> base;
 };
 
-Result<PieceStorage> DescribePiece(Store& store, const Digest& chunk) {
-  ASSIGN_OR_RETURN(ChunkInfo info, store.ChunkDetails(chunk));
-  if (!info.base) return PieceStorage{"whole", std::nullopt};
-  ASSIGN_OR_RETURN(std::string value, store.StoredChunkValue(chunk));
-  ASSIGN_OR_RETURN(ChunkValue parsed, ParseChunkValue(value));
-  if (parsed.codec != CodecId::kDerived) {
-    ASSIGN_OR_RETURN(std::string how, StorageKindOf(value));
-    return PieceStorage{std::move(how), info.base};
-  }
-  ASSIGN_OR_RETURN(DerivedPayload derived, ParseDerivedPayload(parsed.payload));
-  std::string how(DerivationName(derived.transform.kind));
-  // "permuted 2,3,1,0": base axis of each axis, as numpy.transpose takes them.
-  for (size_t i = 0; i < derived.transform.axes.size(); ++i) {
-    how += (i == 0 ? " " : ",") + std::to_string(derived.transform.axes[i]);
-  }
-  return PieceStorage{how, info.base};
-}
-
-}  // namespace
-
-Result<std::string> StorageKindOf(std::string_view value) {
+// "delta", "cast f16", ...; with `axes`, a permutation's axes after its
+// name ("permuted 2,3,1,0", as numpy.transpose takes them).
+Result<std::string> KindOf(std::string_view value, bool axes) {
   ASSIGN_OR_RETURN(ChunkValue parsed, ParseChunkValue(value));
   switch (parsed.codec) {
     case CodecId::kDerived: {
       ASSIGN_OR_RETURN(DerivedPayload derived, ParseDerivedPayload(parsed.payload));
-      return std::string(DerivationName(derived.transform.kind));
+      std::string how(DerivationName(derived.transform.kind));
+      for (size_t i = 0; axes && i < derived.transform.axes.size(); ++i) {
+        how += (i == 0 ? " " : ",") + std::to_string(derived.transform.axes[i]);
+      }
+      return how;
     }
     case CodecId::kSealed:
       // Which of the two a sealed piece is, only its key holders may learn.
@@ -48,6 +34,18 @@ Result<std::string> StorageKindOf(std::string_view value) {
       return std::string("delta");
   }
 }
+
+Result<PieceStorage> DescribePiece(Store& store, const Digest& chunk) {
+  ASSIGN_OR_RETURN(ChunkInfo info, store.ChunkDetails(chunk));
+  if (!info.base) return PieceStorage{"whole", std::nullopt};
+  ASSIGN_OR_RETURN(std::string value, store.StoredChunkValue(chunk));
+  ASSIGN_OR_RETURN(std::string how, KindOf(value, /*axes=*/true));
+  return PieceStorage{std::move(how), info.base};
+}
+
+}  // namespace
+
+Result<std::string> StorageKindOf(std::string_view value) { return KindOf(value, /*axes=*/false); }
 
 std::string TensorStorage::Text() const {
   std::string text = how;

@@ -125,12 +125,6 @@ bool Transform::NeedsFit() const {
          kind == Derivation::kQuantizePerChannelF32ToU8;
 }
 
-bool IsQuantization(Derivation derivation) {
-  return derivation == Derivation::kQuantizeF32ToI8 || derivation == Derivation::kQuantizeF32ToU8 ||
-         derivation == Derivation::kQuantizePerChannelF32ToI8 ||
-         derivation == Derivation::kQuantizePerChannelF32ToU8;
-}
-
 bool IsPermutation(Derivation derivation) {
   return derivation == Derivation::kPermute32 || derivation == Derivation::kPermute32Pieces;
 }
@@ -338,24 +332,39 @@ void CastUp(std::span<const uint8_t> base, std::span<uint8_t> out) {
   }
 }
 
-Status ScalePerChannel(const Transform& transform, std::span<const uint8_t> base,
-                       std::span<uint8_t> out) {
-  const uint64_t elements = out.size() / 4;
+// Whether the transform has one parameter per channel the chunk's
+// `elements` touch.
+bool ChannelsCover(const Transform& transform, uint64_t elements) {
   const uint64_t per_channel = transform.channel_elements;
-  if (per_channel == 0 || transform.phase >= per_channel ||
-      transform.scales.size() != (transform.phase + elements + per_channel - 1) / per_channel) {
-    return Status::Corruption("per-channel factors that do not cover the chunk");
-  }
+  return per_channel != 0 && transform.phase < per_channel &&
+         transform.scales.size() == (transform.phase + elements + per_channel - 1) / per_channel;
+}
+
+// Calls apply(i, channel) for each element of the chunk and the index of
+// its channel among those the chunk touches.
+template <typename Apply>
+void ForEachElementChannel(const Transform& transform, uint64_t elements, const Apply& apply) {
   uint64_t channel = 0;
-  uint64_t left = per_channel - transform.phase;  // elements left in this channel
+  uint64_t left = transform.channel_elements - transform.phase;  // left in this channel
   for (uint64_t i = 0; i < elements; ++i) {
     if (left == 0) {
       ++channel;
-      left = per_channel;
+      left = transform.channel_elements;
     }
     --left;
-    StoreF32(out.data() + 4 * i, LoadF32(base.data() + 4 * i) * transform.scales[channel]);
+    apply(i, channel);
   }
+}
+
+Status ScalePerChannel(const Transform& transform, std::span<const uint8_t> base,
+                       std::span<uint8_t> out) {
+  const uint64_t elements = out.size() / 4;
+  if (!ChannelsCover(transform, elements)) {
+    return Status::Corruption("per-channel factors that do not cover the chunk");
+  }
+  ForEachElementChannel(transform, elements, [&](uint64_t i, uint64_t channel) {
+    StoreF32(out.data() + 4 * i, LoadF32(base.data() + 4 * i) * transform.scales[channel]);
+  });
   return Status::Ok();
 }
 
@@ -366,28 +375,18 @@ Status QuantizePerChannel(const Transform& transform, std::span<const uint8_t> b
   const bool is_signed = transform.kind == Derivation::kQuantizePerChannelF32ToI8;
   const int32_t low = is_signed ? -128 : 0;
   const int32_t high = is_signed ? 127 : 255;
-  const uint64_t per_channel = transform.channel_elements;
-  const uint64_t elements = out.size();
-  if (per_channel == 0 || transform.phase >= per_channel ||
-      transform.scales.size() != (transform.phase + elements + per_channel - 1) / per_channel ||
+  if (!ChannelsCover(transform, out.size()) ||
       transform.zero_points.size() != transform.scales.size()) {
     return Status::Corruption("per-channel quantization parameters that do not cover the chunk");
   }
   if (!std::all_of(transform.scales.begin(), transform.scales.end(), ValidScale)) {
     return Status::Corruption("a per-channel quantization with a scale that is no positive number");
   }
-  uint64_t channel = 0;
-  uint64_t left = per_channel - transform.phase;
-  for (uint64_t i = 0; i < elements; ++i) {
-    if (left == 0) {
-      ++channel;
-      left = per_channel;
-    }
-    --left;
+  ForEachElementChannel(transform, out.size(), [&](uint64_t i, uint64_t channel) {
     out[i] =
         static_cast<uint8_t>(QuantizeF32(LoadF32(base.data() + 4 * i), transform.scales[channel],
                                          transform.zero_points[channel], low, high));
-  }
+  });
   return Status::Ok();
 }
 

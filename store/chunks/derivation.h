@@ -92,7 +92,6 @@ struct Transform {
 };
 
 bool HasParams(Derivation derivation);
-bool IsQuantization(Derivation derivation);
 bool IsPermutation(Derivation derivation);
 // The per-channel form of a per-tensor quantization.
 std::optional<Derivation> PerChannel(Derivation quantization);

@@ -59,18 +59,26 @@ float FitChannel(std::span<const uint8_t> base, std::span<const uint8_t> data, u
   return best;
 }
 
-void FitChannelScales(Transform& transform, std::span<const uint8_t> base,
-                      std::span<const uint8_t> data) {
-  transform.scales.clear();
-  const uint64_t elements = data.size() / 4;
+// Calls fit(first, count) for the elements of each channel a piece of
+// `elements` touches, in order, the first `phase` elements into its channel.
+void ForEachChannel(const Transform& transform, uint64_t elements,
+                    const std::function<void(uint64_t, uint64_t)>& fit) {
   const uint64_t per_channel = std::max<uint64_t>(transform.channel_elements, 1);
   uint64_t first = 0;
   uint64_t count = std::min(elements, per_channel - std::min(transform.phase, per_channel - 1));
   while (first < elements) {
-    transform.scales.push_back(FitChannel(base, data, first, count));
+    fit(first, count);
     first += count;
     count = std::min(per_channel, elements - first);
   }
+}
+
+void FitChannelScales(Transform& transform, std::span<const uint8_t> base,
+                      std::span<const uint8_t> data) {
+  transform.scales.clear();
+  ForEachChannel(transform, data.size() / 4, [&](uint64_t first, uint64_t count) {
+    transform.scales.push_back(FitChannel(base, data, first, count));
+  });
 }
 
 struct Bounds {
@@ -198,19 +206,13 @@ void FitQuantizationPerChannel(Transform& transform, std::span<const uint8_t> ba
                                std::span<const uint8_t> data) {
   transform.scales.clear();
   transform.zero_points.clear();
-  const uint64_t per_channel = std::max<uint64_t>(transform.channel_elements, 1);
   const bool is_signed = transform.kind == Derivation::kQuantizePerChannelF32ToI8;
   Transform channel(is_signed ? Derivation::kQuantizeF32ToI8 : Derivation::kQuantizeF32ToU8);
-  uint64_t first = 0;
-  uint64_t count =
-      std::min<uint64_t>(data.size(), per_channel - std::min(transform.phase, per_channel - 1));
-  while (first < data.size()) {
+  ForEachChannel(transform, data.size(), [&](uint64_t first, uint64_t count) {
     FitQuantization(channel, base.subspan(4 * first, 4 * count), data.subspan(first, count));
     transform.scales.push_back(channel.scale);
     transform.zero_points.push_back(channel.zero_point);
-    first += count;
-    count = std::min<uint64_t>(per_channel, data.size() - first);
-  }
+  });
 }
 
 // Per tensor, or per channel when the channels' parameters (5 bytes or so
